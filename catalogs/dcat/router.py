@@ -1,0 +1,5 @@
+"""HTTP routes for catalogs.dcat."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""HTTP routes for catalogs.departments."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""HTTP routes for catalogs.onethings."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""HTTP routes for catalogs.resources."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

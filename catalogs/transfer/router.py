@@ -1,0 +1,5 @@
+"""HTTP routes for catalogs.transfer."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,48 @@
+"""The ``datarun`` command line: each domain contributes its own sub-commands."""
+
+from __future__ import annotations
+
+import typer
+
+from exchange.core.migrate import upgrade
+from exchange.core.settings import get_settings
+
+app = typer.Typer(help="DataRun hub: 让数据多跑路，群众少跑腿.", no_args_is_help=True)
+
+
+@app.command()
+def migrate() -> None:
+    """Migrate the hub database to the newest schema (alembic upgrade head)."""
+    url = get_settings().effective_database_url
+    typer.echo(f"migrating {url.split('@')[-1]} to head")
+    upgrade(url)
+    typer.echo("done")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="address to bind"),
+    port: int = typer.Option(8000, help="port to bind"),
+) -> None:
+    """Run the hub with uvicorn."""
+    import uvicorn
+
+    uvicorn.run("exchange.app:create_app", factory=True, host=host, port=port)
+
+
+def _register_subcommands() -> None:
+    from catalogs.cli import app as catalog_app
+    from exchange.demo.cli import app as demo_app
+    from exchange.identity.cli import app as identity_app
+
+    app.add_typer(identity_app)
+    app.add_typer(catalog_app, name="catalog")
+    app.add_typer(demo_app, name="demo")
+
+
+_register_subcommands()
+
+
+def main() -> None:
+    """Entry point of the ``datarun`` console script."""
+    app()
