@@ -31,8 +31,13 @@ def run(seconds: float = 3.0) -> list[str]:
         engine = make_engine(url)
         keyring = KeyRing(make_sessionmaker(engine), settings)
         token, _ = issue_access_token(
-            keyring, settings, subject="zj-zrzyt-window", kind="system",
-            department="zj-zrzyt", roles=["system"], client_id="zj-zrzyt-window",
+            keyring,
+            settings,
+            subject="zj-zrzyt-window",
+            kind="system",
+            department="zj-zrzyt",
+            roles=["system"],
+            client_id="zj-zrzyt-window",
         )
         kid, _ = keyring.signing()
         public = keyring.verification_key(kid)

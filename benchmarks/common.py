@@ -20,10 +20,15 @@ class Latency:
 
     def row(self) -> str:
         """Format as one table row."""
-        return f"{self.label:<44} {self.samples:>7} {self.p50:>9.3f} {self.p99:>9.3f} {self.mean:>9.3f}"
+        return (
+            f"{self.label:<44} {self.samples:>7} "
+            f"{self.p50:>9.3f} {self.p99:>9.3f} {self.mean:>9.3f}"
+        )
 
 
-def measure_latency(label: str, fn: Callable[[], object], *, samples: int, warmup: int = 20) -> Latency:
+def measure_latency(
+    label: str, fn: Callable[[], object], *, samples: int, warmup: int = 20
+) -> Latency:
     """Call ``fn`` ``samples`` times after a warm-up and summarise its latency."""
     for _ in range(warmup):
         fn()

@@ -57,7 +57,9 @@ def postgres_database() -> Iterator[str]:
         pytest.skip("DATARUN_TEST_POSTGRES_URL not set")
     admin_url = make_url(POSTGRES_URL)
     name = f"datarun_test_{_worker_suffix()}"
-    admin = make_engine(admin_url.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
+    admin = make_engine(
+        admin_url.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT"
+    )
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))

@@ -37,7 +37,8 @@ class Settings(BaseSettings):
     def _refuse_default_secret(self) -> Settings:
         if self.environment == "production" and self.secret_key.get_secret_value() == DEV_SECRET:
             raise ValueError(
-                "DATARUN_SECRET_KEY must be set to a real secret when DATARUN_ENVIRONMENT=production"
+                "DATARUN_SECRET_KEY must be set to a real secret "
+                "when DATARUN_ENVIRONMENT=production"
             )
         return self
 

@@ -78,11 +78,17 @@ class Authorizer:
         assert enforcer is not None
         return enforcer
 
-    def allowed(self, principal: Principal, *, obj: str, act: str, domain: str | None = None) -> bool:
-        """Return whether ``principal`` may ``act`` on ``obj`` in ``domain`` (its own by default)."""
-        return bool(self._current().enforce(principal.subject, domain or principal.department, obj, act))
+    def allowed(
+        self, principal: Principal, *, obj: str, act: str, domain: str | None = None
+    ) -> bool:
+        """Return whether ``principal`` may ``act`` on ``obj`` in ``domain`` (default: its own)."""
+        return bool(
+            self._current().enforce(principal.subject, domain or principal.department, obj, act)
+        )
 
-    def require(self, principal: Principal, *, obj: str, act: str, domain: str | None = None) -> None:
+    def require(
+        self, principal: Principal, *, obj: str, act: str, domain: str | None = None
+    ) -> None:
         """Raise ``Forbidden`` unless ``principal`` may ``act`` on ``obj`` in ``domain``."""
         if not self.allowed(principal, obj=obj, act=act, domain=domain):
             where = domain or principal.department

@@ -43,7 +43,9 @@ def test_sqlite_runs_in_wal_with_foreign_keys(tmp_path: Path) -> None:
 def test_upgrade_downgrade_upgrade_postgres() -> None:
     admin_url = make_url(POSTGRES_URL)
     name = f"datarun_migrations_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
-    admin = make_engine(admin_url.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
+    admin = make_engine(
+        admin_url.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT"
+    )
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))
