@@ -15,7 +15,7 @@ from exchange.core.settings import Settings
 from exchange.identity.keys import ALG, KeyRing
 from exchange.identity.principal import Principal
 
-ACCESS_TOKEN_TYP = "at+jwt"
+ACCESS_TOKEN_TYP = "at+jwt"  # noqa: S105  (a JWT type, not a secret)
 REQUIRED_CLAIMS = ["exp", "iat", "nbf", "iss", "aud", "sub", "jti"]
 
 
