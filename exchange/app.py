@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import logging
-
 from fastapi import FastAPI
 
 from catalogs.router import router as catalogs_router
 from exchange.core.db import make_engine, make_sessionmaker
 from exchange.core.errors import install_error_handlers
+from exchange.core.logs import configure_logging
 from exchange.core.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from exchange.core.settings import Settings, get_settings
 from exchange.health.router import router as health_router
@@ -28,7 +27,7 @@ RFC 9457 `application/problem+json` document.
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the hub application for ``settings`` (the environment's by default)."""
     settings = settings or get_settings()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging()
     app = FastAPI(title="DataRun hub", version="0.1.0", description=API_DESCRIPTION)
     app.state.settings = settings
     app.state.engine = make_engine(settings.effective_database_url)
