@@ -23,7 +23,7 @@ from exchange.core.db import Base, make_engine
 from exchange.core.migrate import upgrade
 from exchange.core.settings import Settings
 
-pytest_plugins = ["tests.fixtures.factories", "tests.fixtures.auth"]
+pytest_plugins = ["tests.fixtures.factories", "tests.fixtures.auth", "tests.fixtures.demo"]
 
 POSTGRES_URL = os.environ.get("DATARUN_TEST_POSTGRES_URL", "")
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -47,7 +47,8 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _worker_suffix() -> str:
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+    # The pid keeps concurrent pytest runs (and xdist workers) on databases of their own.
+    return f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
 
 
 @pytest.fixture(scope="session")

@@ -30,5 +30,7 @@ def get_app_settings(request: Request) -> Settings:
     return settings
 
 
-DbSession = Annotated[Session, Depends(get_session)]
+# scope="function": commit before the response is sent, so a client never reads its own
+# write too early and a failed commit is an error response, not a silently lost 200.
+DbSession = Annotated[Session, Depends(get_session, scope="function")]
 AppSettings = Annotated[Settings, Depends(get_app_settings)]

@@ -42,7 +42,7 @@ def test_sqlite_runs_in_wal_with_foreign_keys(tmp_path: Path) -> None:
 @pytest.mark.skipif(not POSTGRES_URL, reason="DATARUN_TEST_POSTGRES_URL not set")
 def test_upgrade_downgrade_upgrade_postgres() -> None:
     admin_url = make_url(POSTGRES_URL)
-    name = f"datarun_migrations_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+    name = f"datarun_migrations_{os.getpid()}"
     admin = make_engine(
         admin_url.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT"
     )
