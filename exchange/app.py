@@ -14,6 +14,7 @@ from exchange.health.router import router as health_router
 from exchange.identity.authz import Authorizer
 from exchange.identity.keys import KeyRing
 from exchange.identity.router import router as identity_router
+from exchange.supply.checks import HubSupplyChecks
 
 API_DESCRIPTION = """\
 DataRun, the provincial public-data sharing exchange: 让数据多跑路，群众少跑腿.
@@ -34,6 +35,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
     app.state.keyring = KeyRing(app.state.sessionmaker, settings)
     app.state.authorizer = Authorizer(app.state.sessionmaker)
+    # A factory taking the request's session; catalogs see it only as SupplyChecks.
+    app.state.supply_checks = HubSupplyChecks
 
     install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -45,6 +45,7 @@ class OneThing(Base):
     description: Mapped[str | None] = mapped_column(Text, default=None)
     lead_department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     lead_department: Mapped[Department] = relationship(lazy="selectin")
     service_items: Mapped[list[ServiceItem]] = relationship(
@@ -83,3 +84,4 @@ class Material(Base):
     description: Mapped[str | None] = mapped_column(Text, default=None)
 
     one_thing: Mapped[OneThing] = relationship(back_populates="materials", lazy="raise")
+    service_item: Mapped[ServiceItem | None] = relationship(lazy="selectin")

@@ -96,8 +96,17 @@ def problem(
 
 
 def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
-    return ".".join(parts) or "body"
+    # List positions render as "items[2].data_type", like the services' own field errors;
+    # a bare position (malformed JSON's character offset) names the body itself.
+    path = ""
+    for p in loc:
+        if p in ("body", "query", "path", "header"):
+            continue
+        if isinstance(p, int):
+            path = f"{path}[{p}]" if path else ""
+        else:
+            path = f"{path}.{p}" if path else str(p)
+    return path or "body"
 
 
 def install_error_handlers(app: FastAPI) -> None:

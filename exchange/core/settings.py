@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     page_size_default: int = Field(default=20, ge=1, le=500)
     page_size_max: int = Field(default=200, ge=1, le=1000)
+    # Catalogue import (CLI; the API is further capped by max_body_bytes).
+    import_max_bytes: int = Field(default=16 * 1_048_576, ge=1024)
+    import_max_rows: int = Field(default=20_000, ge=1)
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

@@ -61,10 +61,14 @@ class SigningKey(Base):
 
 
 class UsedAssertion(Base):
-    """A client assertion ``jti`` already spent (RFC 7523 replay protection)."""
+    """A client assertion ``jti`` already spent (RFC 7523 replay protection).
+
+    Keyed by (client_id, jti): a ``jti`` is unique per issuer, so one system can never
+    spend, and so block, another system's identifier.
+    """
 
     __tablename__ = "used_assertions"
 
+    client_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     jti: Mapped[str] = mapped_column(String(255), primary_key=True)
-    client_id: Mapped[str] = mapped_column(String(128))
     expires_at: Mapped[datetime] = mapped_column(index=True)

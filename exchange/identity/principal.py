@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 ROLES = frozenset({"system", "catalog_admin", "province_admin", "auditor"})
@@ -20,6 +21,7 @@ class Principal:
     roles: frozenset[str]
     token_id: str  # the access token's jti
     client_id: str | None = None
+    expires_at: datetime | None = None  # when the access token stops being accepted
 
     def has_role(self, role: str) -> bool:
         """Return whether the token names ``role``."""

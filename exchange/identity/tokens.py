@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
@@ -16,6 +16,8 @@ from exchange.identity.keys import ALG, KeyRing
 from exchange.identity.principal import Principal
 
 ACCESS_TOKEN_TYP = "at+jwt"  # noqa: S105  (a JWT type, not a secret)
+# RFC 9068 §4: "at+jwt", or its full media type; media types compare case-insensitively.
+_ACCEPTED_TYP = frozenset({"at+jwt", "application/at+jwt"})
 REQUIRED_CLAIMS = ["exp", "iat", "nbf", "iss", "aud", "sub", "jti"]
 
 
@@ -60,7 +62,8 @@ def verify_access_token(keyring: KeyRing, settings: Settings, token: str) -> Pri
         raise Unauthorized("malformed token") from exc
     if header.get("alg") != ALG:
         raise Unauthorized("token algorithm not allowed")
-    if header.get("typ") != ACCESS_TOKEN_TYP:
+    typ = header.get("typ")
+    if not isinstance(typ, str) or typ.lower() not in _ACCEPTED_TYP:
         raise Unauthorized("token type must be at+jwt")
     kid = header.get("kid")
     if not isinstance(kid, str):
@@ -106,4 +109,5 @@ def _principal(claims: dict[str, Any]) -> Principal:
         roles=frozenset(str(r) for r in roles),
         token_id=str(claims["jti"]),
         client_id=claims.get("client_id"),
+        expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
     )

@@ -47,10 +47,10 @@ def upgrade() -> None:
     )
     op.create_table(
         "used_assertions",
-        sa.Column("jti", sa.String(length=255), nullable=False),
         sa.Column("client_id", sa.String(length=128), nullable=False),
+        sa.Column("jti", sa.String(length=255), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("jti", name=op.f("pk_used_assertions")),
+        sa.PrimaryKeyConstraint("client_id", "jti", name=op.f("pk_used_assertions")),
     )
     with op.batch_alter_table("used_assertions", schema=None) as batch_op:
         batch_op.create_index(
@@ -111,6 +111,7 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_resources_status_share_type", ["status", "share_type"], unique=False
         )
+        batch_op.create_index("ix_resources_status_code", ["status", "code"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_resources_update_cycle"), ["update_cycle"], unique=False
         )
@@ -269,6 +270,7 @@ def downgrade() -> None:
     op.drop_table("service_items")
     with op.batch_alter_table("resources", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_resources_update_cycle"))
+        batch_op.drop_index("ix_resources_status_code")
         batch_op.drop_index("ix_resources_status_share_type")
         batch_op.drop_index("ix_resources_provider_id")
         batch_op.drop_index(batch_op.f("ix_resources_category_code"))
