@@ -28,7 +28,7 @@ RFC 9457 `application/problem+json` document.
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the hub application for ``settings`` (the environment's by default)."""
     settings = settings or get_settings()
-    configure_logging()
+    configure_logging(settings.log_level)
     app = FastAPI(title="DataRun hub", version="0.1.0", description=API_DESCRIPTION)
     app.state.settings = settings
     app.state.engine = make_engine(settings.effective_database_url)

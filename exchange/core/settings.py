@@ -18,6 +18,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DATARUN_", env_file=None, extra="ignore")
 
     environment: Literal["development", "test", "production"] = "development"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     data_dir: Path = Path("var")
     database_url: str = ""
     secret_key: SecretStr = SecretStr(DEV_SECRET)
