@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from exchange.core.db import Base, utcnow
 
@@ -22,3 +22,6 @@ class Department(Base):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), default=None)
     uscc: Mapped[str | None] = mapped_column(String(18), unique=True, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    # Loaded on access (a department's parent is rarely needed outside its own API).
+    parent: Mapped[Department | None] = relationship(remote_side=[id], lazy="select")

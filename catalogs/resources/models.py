@@ -19,6 +19,9 @@ class Resource(Base):
     __table_args__ = (
         Index("ix_resources_status_share_type", "status", "share_type"),
         Index("ix_resources_provider_id", "provider_id"),
+        # Visibility (status) plus the search order (code): counts and pages without text
+        # are answered from this index alone.
+        Index("ix_resources_status_code", "status", "code"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
