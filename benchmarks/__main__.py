@@ -5,7 +5,13 @@ from __future__ import annotations
 import platform
 import sys
 
-from benchmarks import bench_catalog_search, bench_tokens
+from benchmarks import (
+    bench_audit,
+    bench_catalog_search,
+    bench_connectors,
+    bench_enforcer,
+    bench_tokens,
+)
 
 
 def main() -> None:
@@ -15,6 +21,9 @@ def main() -> None:
     for lines in (
         bench_tokens.run(seconds=1.0 if quick else 3.0),
         bench_catalog_search.run(count=1_000 if quick else 10_000, samples=50 if quick else 200),
+        bench_audit.run(count=100_000 if quick else 1_000_000, seconds=2.0 if quick else 3.0),
+        bench_enforcer.run(quick=quick),
+        bench_connectors.run(count=20_000 if quick else 100_000, seconds=0.3 if quick else 1.0),
     ):
         print()
         print("\n".join(lines))

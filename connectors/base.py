@@ -62,6 +62,10 @@ class ConnectorConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    def local_paths(self) -> list[str]:
+        """List the hub-local files or directories this config reads (checked against roots)."""
+        return []
+
 
 @dataclass(frozen=True)
 class Binding:
@@ -94,10 +98,16 @@ class Health:
 
 @dataclass(frozen=True)
 class LookupResult:
-    """Records found for the keys asked; keys with no record are listed in ``missing``."""
+    """Records found for the keys asked; keys with no record are listed in ``missing``.
+
+    ``truncated`` is True when the source held more than ``max_rows`` matching records:
+    ``records`` then holds the first ``max_rows`` of them and the caller must not treat the
+    answer as complete.
+    """
 
     records: list[Record]
     missing: list[str] = field(default_factory=list)
+    truncated: bool = False
 
 
 class Connector(ABC):
@@ -134,3 +144,18 @@ class Connector(ABC):
 
     async def close(self) -> None:  # noqa: B027  (optional hook)
         """Release pooled connections or clients."""
+
+    def projection(self, items: Sequence[str]) -> dict[str, str]:
+        """Map the key item and ``items`` to source columns; raise BindingInvalid if unmapped."""
+        wanted = [self.binding.key_item, *(i for i in items if i != self.binding.key_item)]
+        unmapped = [i for i in dict.fromkeys(wanted) if i not in self.binding.columns]
+        if unmapped:
+            raise BindingInvalid(
+                f"items not mapped by the binding of {self.binding.resource_code}: "
+                + ", ".join(unmapped),
+                [
+                    {"field": f"items.{i}", "message": "not mapped to a source column"}
+                    for i in unmapped
+                ],
+            )
+        return {i: self.binding.columns[i] for i in dict.fromkeys(wanted)}

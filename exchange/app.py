@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from catalogs.router import router as catalogs_router
+from exchange.audit.log import AuditLog
+from exchange.audit.router import router as audit_router
+from exchange.bindings.pool import ConnectorPool
+from exchange.bindings.router import router as bindings_router
 from exchange.core.db import make_engine, make_sessionmaker
 from exchange.core.errors import install_error_handlers
 from exchange.core.logs import configure_logging
 from exchange.core.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from exchange.core.settings import Settings, get_settings
+from exchange.grants.engine import GrantPolicy
+from exchange.grants.router import router as grants_router
 from exchange.health.router import router as health_router
 from exchange.identity.authz import Authorizer
 from exchange.identity.keys import KeyRing
 from exchange.identity.router import router as identity_router
+from exchange.objections.router import router as objections_router
+from exchange.records.audited import audit_oversized_body
+from exchange.records.router import router as records_router
 from exchange.supply.checks import HubSupplyChecks
+from exchange.tracker.router import router as tracker_router
 
 API_DESCRIPTION = """\
 DataRun, the provincial public-data sharing exchange: 让数据多跑路，群众少跑腿.
@@ -25,24 +38,53 @@ RFC 9457 `application/problem+json` document.
 """
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # A running hub keeps its grant policy fresh: watcher (NOTIFY/Redis) plus version poll.
+    app.state.grant_policy.start()
+    try:
+        yield
+    finally:
+        app.state.grant_policy.close()
+        await app.state.connector_pool.close()
+        app.state.audit.close()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the hub application for ``settings`` (the environment's by default)."""
     settings = settings or get_settings()
     configure_logging(settings.log_level)
-    app = FastAPI(title="DataRun hub", version="0.1.0", description=API_DESCRIPTION)
+    app = FastAPI(
+        title="DataRun hub", version="0.1.0", description=API_DESCRIPTION, lifespan=_lifespan
+    )
     app.state.settings = settings
     app.state.engine = make_engine(settings.effective_database_url)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
     app.state.keyring = KeyRing(app.state.sessionmaker, settings)
     app.state.authorizer = Authorizer(app.state.sessionmaker)
+    # casbin over the approved grants: app.state.grant_policy.decide(...) (exchange/grants).
+    app.state.grant_policy = GrantPolicy(app.state.engine, settings)
+    # Live connectors, one per enabled binding: await app.state.connector_pool.get(code).
+    app.state.connector_pool = ConnectorPool(app.state.sessionmaker, settings)
+    # The access log: app.state.audit.append(AuditRecord) commits before data leaves.
+    app.state.audit = AuditLog(settings.effective_database_url, settings)
     # A factory taking the request's session; catalogs see it only as SupplyChecks.
     app.state.supply_checks = HubSupplyChecks
 
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, on_reject=audit_oversized_body
+    )
     app.add_middleware(RequestIdMiddleware)
 
+    # Record pulls first: the hottest routes, matched before the catalogue's many others.
+    app.include_router(records_router)
     app.include_router(health_router)
     app.include_router(identity_router)
     app.include_router(catalogs_router)
+    app.include_router(grants_router)
+    app.include_router(bindings_router)
+    app.include_router(audit_router)
+    app.include_router(objections_router)
+    app.include_router(tracker_router)
     return app

@@ -32,12 +32,20 @@ def serve(
 
 def _register_subcommands() -> None:
     from catalogs.cli import app as catalog_app
+    from exchange.audit.cli import app as audit_app
+    from exchange.bindings.cli import app as bindings_app
     from exchange.demo.cli import app as demo_app
+    from exchange.grants.cli import app as grants_app
     from exchange.identity.cli import app as identity_app
+    from exchange.objections.cli import app as objections_app
 
     app.add_typer(identity_app)
     app.add_typer(catalog_app, name="catalog")
+    app.add_typer(audit_app, name="audit")
     app.add_typer(demo_app, name="demo")
+    app.add_typer(bindings_app, name="bindings")
+    app.add_typer(grants_app, name="grants")
+    app.add_typer(objections_app, name="objections")
 
 
 _register_subcommands()

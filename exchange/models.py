@@ -3,18 +3,29 @@
 from catalogs.departments.models import Department
 from catalogs.onethings.models import Material, OneThing, ServiceItem
 from catalogs.resources.models import Resource, ResourceItem, ResourceVersion
+from exchange.audit.models import AuditCheckpoint, AuditEntry, AuditHead, AuditKey
 from exchange.bindings.models import ConnectorBinding, ConnectorCheck
-from exchange.grants.models import Grant, GrantEvent, PolicyState
+from exchange.grants.models import CasbinRule, Grant, GrantEvent, PolicyChange, PolicyState
 from exchange.identity.models import SigningKey, System, UsedAssertion, User
+from exchange.objections.models import DataObjection, ObjectionEvent
+from exchange.tracker.models import TrackerRead
 
 __all__ = [
+    "AuditCheckpoint",
+    "AuditEntry",
+    "AuditHead",
+    "AuditKey",
+    "CasbinRule",
     "ConnectorBinding",
     "ConnectorCheck",
+    "DataObjection",
     "Department",
     "Grant",
     "GrantEvent",
     "Material",
+    "ObjectionEvent",
     "OneThing",
+    "PolicyChange",
     "PolicyState",
     "Resource",
     "ResourceItem",
@@ -22,6 +33,7 @@ __all__ = [
     "ServiceItem",
     "SigningKey",
     "System",
+    "TrackerRead",
     "UsedAssertion",
     "User",
 ]

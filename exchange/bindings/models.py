@@ -24,6 +24,8 @@ class ConnectorBinding(Base):
     secrets_encrypted: Mapped[str | None] = mapped_column(Text, default=None)  # Fernet JSON
     key_item: Mapped[str] = mapped_column(String(64))  # the catalogue item used as lookup key
     columns: Mapped[dict[str, Any]] = mapped_column(default=dict)  # item code → source column
+    # ResiliencePolicy overrides (deadline, retries, breaker, concurrency); {} = defaults.
+    resilience: Mapped[dict[str, Any]] = mapped_column(default=dict)
     enabled: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

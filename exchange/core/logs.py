@@ -23,6 +23,9 @@ def configure_logging(level: int | str = logging.INFO) -> None:
     """Install the request-id filter and format on the root handler (once)."""
     root = logging.getLogger()
     root.setLevel(level)
+    # httpx logs every request URL at INFO; a GET-style department API carries keys
+    # (ID numbers) in its query string, and personal data belongs only in the access log.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     if any(isinstance(f, RequestIdFilter) for h in root.handlers for f in h.filters):
         return
     handler = logging.StreamHandler()

@@ -6,6 +6,7 @@ import json
 import logging
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -49,11 +50,19 @@ class RequestIdMiddleware:
 class BodySizeLimitMiddleware:
     """Refuse bodies larger than ``max_bytes`` with 413, whether declared or streamed."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        on_reject: Callable[[Scope], Awaitable[None]] | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.on_reject = on_reject  # e.g. the access log's denied entry for a data route
 
     async def _reject(self, scope: Scope, send: Send) -> None:
+        if self.on_reject is not None:
+            await self.on_reject(scope)
         body: dict[str, Any] = {
             "type": "https://datarun.zj.gov.cn/problems/payload-too-large",
             "title": "Payload too large",

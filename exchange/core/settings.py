@@ -36,6 +36,57 @@ class Settings(BaseSettings):
     # Catalogue import (CLI; the API is further capped by max_body_bytes).
     import_max_bytes: int = Field(default=16 * 1_048_576, ge=1024)
     import_max_rows: int = Field(default=20_000, ge=1)
+    # Hosts the HTTP connector may call, as "host:port" ("*" for any port, "*.example.org"
+    # for its subdomains), e.g. '["api.zjzwfw.gov.cn:443", "127.0.0.1:*"]'. Empty: none.
+    connector_http_allowlist: list[str] = Field(default_factory=list)
+    # Directories file-based connectors (DuckDB files, SQLite databases) may read, e.g.
+    # '["/srv/departments"]'. Empty: data_dir only. A binding reading elsewhere is refused.
+    connector_file_roots: list[Path] = Field(default_factory=list)
+    # The most records one lookup returns; beyond it the answer is flagged truncated.
+    connector_max_rows: int = Field(default=1000, ge=1, le=100_000)
+    # Grants (共享权限): the longest period a grant may run, and the provider's decision clock.
+    grant_max_years: int = Field(default=3, ge=1, le=10)
+    grant_due_working_days: int = Field(default=10, ge=1, le=60)
+
+    # Grant policy propagation between hub processes: auto = PostgreSQL LISTEN/NOTIFY on a
+    # PostgreSQL hub, else Redis pub/sub when redis_url is set, else a policy-version poll.
+    policy_watcher: Literal["auto", "postgres", "redis", "poll"] = "auto"
+    redis_url: str = ""
+    policy_poll_seconds: float = Field(default=0.5, gt=0, le=0.5)
+    # With a push watcher, a version poll still runs this often (a missed message heals).
+    policy_safety_poll_seconds: float = Field(default=5.0, gt=0, le=300)
+
+    # Access log (访问日志): a signed checkpoint every N entries or T seconds, also written as
+    # files (default data_dir/checkpoints) where a witness keeps them; group commit batches
+    # concurrent appends of one process into one transaction.
+    audit_checkpoint_every: int = Field(default=10_000, ge=1)
+    audit_checkpoint_seconds: float = Field(default=60.0, gt=0)
+    audit_checkpoint_dir: Path | None = None
+    audit_group_commit: bool = True
+    audit_batch_max: int = Field(default=512, ge=1, le=10_000)
+    audit_append_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    # Parquet exports the auditors' reports read through the API (default data_dir/exports).
+    audit_export_dir: Path | None = None
+    # Record pulls: the most keys one lookup may name; how long a pull trusts its cached
+    # view of a catalogue entry or purpose (a change made elsewhere applies within it).
+    records_max_batch: int = Field(default=100, ge=1, le=1000)
+    records_catalogue_ttl_seconds: float = Field(default=2.0, ge=0, le=60)
+
+    # Citizens (data tracker): tokens of a trusted external identity provider (e.g. 浙里办 /
+    # 浙江政务服务网 统一身份认证). Its keys: a JWKS URL (fetched, cached for the TTL) or a
+    # local JWKS file (offline/dev). No issuer configured: the tracker answers 503.
+    citizen_idp_issuer: str = ""
+    citizen_idp_audience: str = "datarun-tracker"
+    citizen_idp_jwks_url: str = ""
+    citizen_idp_jwks_file: Path | None = None
+    citizen_idp_jwks_ttl_seconds: int = Field(default=300, ge=5, le=86_400)
+    # Asymmetric algorithms only (RFC 8725 §3.1): "none" and HS* cannot be configured.
+    citizen_idp_algorithms: list[Literal["RS256", "ES256", "EdDSA"]] = Field(
+        default=["RS256", "ES256", "EdDSA"], min_length=1
+    )
+    citizen_idp_id_claim: str = Field(default="id_number", min_length=1)  # 18-digit 身份证号
+    # Data objections (数据异议): the provider answers within N working days.
+    objection_due_working_days: int = Field(default=5, ge=1, le=60)
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

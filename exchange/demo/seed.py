@@ -27,6 +27,9 @@ from catalogs.onethings.service import create_one_thing, create_service_item
 from catalogs.resources import repository as resources_repo
 from catalogs.resources.schemas import ResourceCreate
 from catalogs.resources.service import change_status, create_resource
+from exchange.core.settings import Settings
+from exchange.demo.sources.bindings import HttpDepartment, apply_bindings
+from exchange.demo.sources.generate import Sources
 from exchange.identity import repository as identity_repo
 from exchange.identity import rules as key_rules
 from exchange.identity.clients import generate_key_pair
@@ -85,6 +88,7 @@ class SeedResult:
     users: int
     created: dict[str, int]
     key_files: dict[str, Path] = field(default_factory=dict)
+    bindings: dict[str, int] = field(default_factory=dict)  # outcome → count (with sources)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -110,8 +114,16 @@ def seed_demo(
     key_dir: Path,
     province: DemoProvince | None = None,
     progress: Progress | None = None,
+    sources: Sources | None = None,
+    settings: Settings | None = None,
+    http: HttpDepartment | None = None,
 ) -> SeedResult:
-    """Create what the demo province lacks in the database; flush, the caller commits."""
+    """Create what the demo province lacks in the database; flush, the caller commits.
+
+    With ``sources`` (the departments' generated data) and ``settings``, the demo resources
+    are also bound to that data through the bindings service; ``http`` says where the HTTP
+    department's API answers.
+    """
     demo = province or load_province()
     say: Progress = progress or (lambda _message: None)
     created = {
@@ -126,6 +138,14 @@ def seed_demo(
     for kind, count in created.items():
         total = len(getattr(demo, kind))
         say(f"  {kind:<14} {total:>3} in the demo, {count:>3} created")
+    bindings: dict[str, int] = {}
+    if sources is not None:
+        if settings is None:
+            raise ValueError("binding the demo sources needs the hub's settings")
+        bindings = apply_bindings(
+            session, sources=sources, settings=settings, http=http, progress=say
+        )
+        created["bindings"] = bindings["created"] + bindings["updated"]
     return SeedResult(
         departments=len(demo.departments),
         resources=len(demo.resources),
@@ -135,6 +155,7 @@ def seed_demo(
         users=len(demo.users),
         created=created,
         key_files=key_files,
+        bindings=bindings,
     )
 
 

@@ -84,3 +84,36 @@ class PolicyState(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     version: Mapped[int] = mapped_column(default=0)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CasbinRule(Base):
+    """One casbin policy line, in the ``sqlalchemy-adapter`` layout, derived from a grant.
+
+    ``p, <subject>, <resource_code>:<item_code>, <purpose>, <first day>, <last day>, <grant id>``;
+    written by ``exchange.grants.policy`` in the transaction that changes the grant.
+    """
+
+    __tablename__ = "casbin_rule"
+    __table_args__ = (Index("ix_casbin_rule_ptype_v5", "ptype", "v5"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ptype: Mapped[str] = mapped_column(String(255))
+    v0: Mapped[str | None] = mapped_column(String(255), default=None)
+    v1: Mapped[str | None] = mapped_column(String(255), default=None)
+    v2: Mapped[str | None] = mapped_column(String(255), default=None)
+    v3: Mapped[str | None] = mapped_column(String(255), default=None)
+    v4: Mapped[str | None] = mapped_column(String(255), default=None)
+    v5: Mapped[str | None] = mapped_column(String(255), default=None)
+
+
+class PolicyChange(Base):
+    """Which grants one policy version changed, so other processes reload just those.
+
+    ``grant_ids`` None: the whole policy may have changed (processes rebuild it all).
+    """
+
+    __tablename__ = "policy_changes"
+
+    version: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    grant_ids: Mapped[list[Any] | None] = mapped_column(default=None)
+    at: Mapped[datetime] = mapped_column(default=utcnow)

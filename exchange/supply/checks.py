@@ -5,28 +5,32 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from catalogs.onethings.rules import SupplyChecks
+from exchange.bindings import repository as bindings
+from exchange.grants.repository import grants_in_force_by_codes
+from exchange.grants.rules import covers
+from exchange.grants.service import china_today
 
 
 class HubSupplyChecks(SupplyChecks):
     """Answer supply questions from the hub's own tables, on the request's session.
 
-    Neither connector bindings nor grants exist in this codebase yet, so today both answers
-    are an honest "no" and the elimination report shows every pullable material as still
-    demanded (reason ``no_connector``):
-
-    - ``is_bound`` always returns False until connector bindings land (issue #4), which will
-      replace it with a lookup of the resource's bound connector.
-    - ``has_grant`` always returns False until grants land (issue #3), which will replace it
-      with a check of the consumer's approved, unexpired grants for the items and purpose.
+    - ``is_bound`` is True when an enabled connector binding exists for the resource (it
+      says nothing of whether the source answers right now: that is the pull's business).
+    - ``has_grant`` checks the consumer's grants in SQL: approved, to the department or one
+      of its systems, covering the items and the purpose, in force today (by date: it does
+      not wait for the sweep to record an expiry or a lapse).
     """
 
     def __init__(self, session: Session) -> None:
         self.session = session
 
     def is_bound(self, resource_code: str) -> bool:
-        """Return whether a connector is bound to the resource (none can be yet: issue #4)."""
-        return False
+        """Return whether an enabled connector binding exists for the resource."""
+        return bindings.is_bound(self.session, resource_code)
 
     def has_grant(self, consumer: str, resource_code: str, items: list[str], purpose: str) -> bool:
-        """Return whether the consumer holds a current grant (none can exist yet: issue #3)."""
-        return False
+        """Return whether the consumer department (or one of its systems) holds a current grant."""
+        grants = grants_in_force_by_codes(
+            self.session, consumer=consumer, resource_code=resource_code, today=china_today()
+        )
+        return any(covers(g.items, g.purposes, items, purpose) for g in grants)

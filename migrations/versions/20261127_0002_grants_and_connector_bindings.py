@@ -29,6 +29,29 @@ def upgrade() -> None:
     op.bulk_insert(
         policy_state, [{"id": 1, "version": 0, "updated_at": datetime(2026, 11, 27, tzinfo=UTC)}]
     )
+    # The casbin policy derived from the approved grants (sqlalchemy-adapter's layout) and
+    # the log of which grants each policy version changed (for incremental reloads).
+    op.create_table(
+        "casbin_rule",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("ptype", sa.String(length=255), nullable=False),
+        sa.Column("v0", sa.String(length=255), nullable=True),
+        sa.Column("v1", sa.String(length=255), nullable=True),
+        sa.Column("v2", sa.String(length=255), nullable=True),
+        sa.Column("v3", sa.String(length=255), nullable=True),
+        sa.Column("v4", sa.String(length=255), nullable=True),
+        sa.Column("v5", sa.String(length=255), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_casbin_rule")),
+    )
+    with op.batch_alter_table("casbin_rule", schema=None) as batch_op:
+        batch_op.create_index("ix_casbin_rule_ptype_v5", ["ptype", "v5"], unique=False)
+    op.create_table(
+        "policy_changes",
+        sa.Column("version", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("grant_ids", sa.JSON(), nullable=True),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("version", name=op.f("pk_policy_changes")),
+    )
     op.create_table(
         "connector_bindings",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -38,6 +61,7 @@ def upgrade() -> None:
         sa.Column("secrets_encrypted", sa.Text(), nullable=True),
         sa.Column("key_item", sa.String(length=64), nullable=False),
         sa.Column("columns", sa.JSON(), nullable=False),
+        sa.Column("resilience", sa.JSON(), nullable=False),
         sa.Column("enabled", sa.Boolean(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
@@ -156,3 +180,8 @@ def downgrade() -> None:
     op.drop_table("grants")
     op.drop_table("connector_bindings")
     op.drop_table("policy_state")
+    op.drop_table("policy_changes")
+    with op.batch_alter_table("casbin_rule", schema=None) as batch_op:
+        batch_op.drop_index("ix_casbin_rule_ptype_v5")
+
+    op.drop_table("casbin_rule")

@@ -34,14 +34,14 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 def test_demo_seed_migrates_and_seeds_idempotently(data_dir: Path) -> None:
     runner = CliRunner()
-    first = runner.invoke(app, ["demo", "seed"])
+    first = runner.invoke(app, ["demo", "seed", "--people", "60"])
     assert first.exit_code == 0, first.output
     assert re.search(r"resources\s+(\d+) in the demo,\s+\1 created", first.output)
     assert (data_dir / "hub.db").exists()
     keys = sorted(p.name for p in (data_dir / "demo-keys").iterdir())
     assert "zj-zrzyt-window.jwk.json" in keys
 
-    second = runner.invoke(app, ["demo", "seed"])
+    second = runner.invoke(app, ["demo", "seed", "--people", "60"])
     assert second.exit_code == 0, second.output
     assert "seeded: 0 objects created" in second.output
     assert sorted(p.name for p in (data_dir / "demo-keys").iterdir()) == keys
@@ -85,7 +85,17 @@ def test_demo_up_prints_a_token_and_a_curl_line_that_work(tmp_path: Path) -> Non
     command = [sys.executable, "-c", "from exchange.cli import main; main()"]
     with log.open("w") as stderr:
         proc = subprocess.Popen(
-            [*command, "demo", "up", "--port", str(port)],
+            [
+                *command,
+                "demo",
+                "up",
+                "--port",
+                str(port),
+                "--people",
+                "60",
+                "--department-port",
+                "0",
+            ],
             cwd=tmp_path,
             env=env,
             stdout=subprocess.PIPE,
@@ -93,7 +103,8 @@ def test_demo_up_prints_a_token_and_a_curl_line_that_work(tmp_path: Path) -> Non
             text=True,
         )
     try:
-        deadline = time.monotonic() + 60
+        # demo up also generates the departments' data and binds the resources to it
+        deadline = time.monotonic() + 90
         lines = _wait_for_banner(proc, deadline, log)
         text = "\n".join(lines)
         base = f"http://127.0.0.1:{port}"
@@ -102,6 +113,8 @@ def test_demo_up_prints_a_token_and_a_curl_line_that_work(tmp_path: Path) -> Non
         curl = next(line for line in lines if line.startswith("curl "))
         assert curl.isascii(), "the printed URL must be percent-encoded"
         assert "--key-file var/demo-keys/zj-zrzyt-window.jwk.json" in text
+        assert "330106197803154217" in text  # a seller the departments know
+        pull = next(line for line in lines if line.startswith("datarun demo lookup "))
         _wait_until_ready(base, deadline)
 
         url = re.search(r"'(http[^']+)'", curl).group(1)  # type: ignore[union-attr]
@@ -120,6 +133,16 @@ def test_demo_up_prints_a_token_and_a_curl_line_that_work(tmp_path: Path) -> Non
         assert got.returncode == 0, got.stderr
         me = httpx.get(f"{base}/v1/me", headers={"Authorization": f"Bearer {got.stdout.strip()}"})
         assert me.status_code == 200 and me.json()["subject"] == "zj-zrzyt-window"
+        pulled = subprocess.run(
+            [*command, *shlex.split(pull)[1:]],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert pulled.returncode == 0, pulled.stderr
+        assert "陈建国、沈丽华" in pulled.stdout
         if shutil.which("curl") and shutil.which("bash"):
             ran = subprocess.run(
                 ["bash", "-c", curl],

@@ -1,0 +1,347 @@
+"""Appending to the access log: durable before data leaves, one ordered chain, fail closed.
+
+``app.state.audit`` is an ``AuditLog``. The record-pull path calls ``append`` (or
+``aappend`` from async code) with an ``AuditRecord`` and gets an ``AppendedEntry`` once
+the entry is committed, in a transaction of the log's own (never the request's). Any
+failure raises ``AuditUnavailable`` (503): the caller must then send no data.
+
+Several hub processes on one PostgreSQL append to one chain: every append transaction
+locks the head row (``SELECT … FOR UPDATE``) and reads the chain head inside the lock.
+Within a process, group commit lets one appender thread write everything queued
+meanwhile in one transaction, each caller waiting for the commit that holds its entry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.engine import Connection, Engine
+
+from exchange.audit import checkpoints, repository
+from exchange.audit.errors import AuditUnavailable
+from exchange.audit.keys import Signer, SigningKey
+from exchange.audit.records import AppendedEntry, AuditRecord, stored_row
+from exchange.audit.rules import (
+    GENESIS,
+    chain_hash,
+    checkpoint_statement,
+    head_statement,
+    ms,
+    sign,
+    statement_hash,
+)
+from exchange.core.db import utcnow
+from exchange.core.settings import Settings
+
+log = logging.getLogger("datarun.audit")
+
+
+@dataclass
+class _Pending:
+    records: list[AuditRecord]
+    future: Future[list[AppendedEntry]] = field(default_factory=Future)
+
+
+class AuditLog:
+    """The hub's access log writer (one per process; thread-safe)."""
+
+    def __init__(self, url: str, settings: Settings, *, group_commit: bool | None = None):
+        self._settings = settings
+        self._engine = repository.make_audit_engine(url)
+        self._signer = Signer(settings.secret_key.get_secret_value())
+        self._dir = checkpoints.checkpoint_dir(settings)
+        self._every = settings.audit_checkpoint_every
+        self._period = timedelta(seconds=settings.audit_checkpoint_seconds)
+        self._timeout = settings.audit_append_timeout_seconds
+        self._group = settings.audit_group_commit if group_commit is None else group_commit
+        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self._tail = False  # entries written here that no checkpoint covers yet
+
+    @property
+    def engine(self) -> Engine:
+        """The log's own engine."""
+        return self._engine
+
+    # The append API ----------------------------------------------------------------------
+
+    def append(self, record: AuditRecord) -> AppendedEntry:
+        """Commit one entry and return where it landed; raise ``AuditUnavailable`` if not."""
+        return self.append_many([record])[0]
+
+    def append_many(self, records: Sequence[AuditRecord]) -> list[AppendedEntry]:
+        """Commit several entries together (all or none), e.g. one per key of a batch pull."""
+        batch = list(records)
+        if not batch:
+            return []
+        if not self._group:
+            return self._write(batch)
+        pending = self._submit(batch)
+        try:
+            return pending.future.result(timeout=self._timeout)
+        except FutureTimeout:
+            pending.future.cancel()  # not written if still queued
+            raise AuditUnavailable(
+                f"the access log did not commit within {self._timeout:g} s"
+            ) from None
+
+    async def aappend(self, record: AuditRecord) -> AppendedEntry:
+        """Commit one entry from async code without blocking the event loop."""
+        return (await self.aappend_many([record]))[0]
+
+    async def aappend_many(self, records: Sequence[AuditRecord]) -> list[AppendedEntry]:
+        """Commit several entries together from async code."""
+        batch = list(records)
+        if not batch:
+            return []
+        if not self._group:
+            return await asyncio.to_thread(self._write, batch)
+        pending = self._submit(batch)
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(pending.future), self._timeout)
+        except TimeoutError:
+            raise AuditUnavailable(
+                f"the access log did not commit within {self._timeout:g} s"
+            ) from None
+
+    def checkpoint(self, *, force: bool = False) -> dict[str, Any] | None:
+        """Make a checkpoint now if one is due (or, with ``force``, if any entry is uncovered)."""
+        try:
+            with self._engine.begin() as conn:
+                head = repository.lock_head(conn)
+                if head is None or head.size <= head.checkpoint_size:
+                    return None
+                now = ms(utcnow())
+                recent = head.checkpoint_at and now - head.checkpoint_at < self._period
+                if not force and head.size - head.checkpoint_size < self._every and recent:
+                    return None
+                key = self._signer.get(conn)
+                doc = self._checkpoint(conn, key, head.size, head.chain_head, now, head)
+                self._sign_head(
+                    conn,
+                    key,
+                    size=head.size,
+                    chain=head.chain_head,
+                    at=head.at,
+                    checkpoint=(head.size, doc["hash"], now),
+                    exists=True,
+                )
+        except AuditUnavailable:
+            raise
+        except Exception as exc:
+            raise AuditUnavailable(f"the access log cannot be written: {exc}") from exc
+        self._signer.committed(key)
+        self._tail = False
+        checkpoints.publish(self._dir, [doc], [key.jwk])
+        return doc
+
+    def close(self) -> None:
+        """Write what is queued, stop the appender thread and release connections."""
+        thread = self._thread
+        if thread is not None and thread.is_alive():
+            self._queue.put(None)
+            thread.join(timeout=self._timeout + 5)
+        self._thread = None
+        self._engine.dispose()
+
+    # Writing -------------------------------------------------------------------------------
+
+    def _write(self, records: list[AuditRecord]) -> list[AppendedEntry]:
+        """Append ``records`` in one transaction under the log's lock."""
+        try:
+            with self._engine.begin() as conn:
+                head = repository.lock_head(conn)
+                now = ms(utcnow())
+                if head is None:
+                    if repository.max_seq(conn) is not None:
+                        raise AuditUnavailable("the access log's head row is missing")
+                    size, chain, cp_size, cp_at = 0, GENESIS, 0, now
+                else:
+                    size, chain, cp_size, cp_at = (
+                        head.size,
+                        head.chain_head,
+                        head.checkpoint_size,
+                        head.checkpoint_at or now,
+                    )
+                key = self._signer.get(conn)
+                rows: list[dict[str, Any]] = []
+                appended: list[AppendedEntry] = []
+                for record in records:
+                    size += 1
+                    at = ms(record.at) if record.at is not None else now
+                    row = stored_row(record.fields(size, at))
+                    chain = chain_hash(chain, row["entry_hash"])
+                    row["chain_hash"] = chain
+                    rows.append(row)
+                    appended.append(AppendedEntry(size, at, row["entry_hash"], chain))
+                repository.insert_entries(conn, rows)
+                doc = None
+                cp: tuple[int, str | None, datetime] = (
+                    (cp_size, head.checkpoint_hash, cp_at) if head is not None else (0, None, now)
+                )
+                if size - cp_size >= self._every or now - cp_at >= self._period:
+                    doc = self._checkpoint(conn, key, size, chain, now, head)
+                    cp = (size, doc["hash"], now)
+                exists = head is not None
+                self._sign_head(
+                    conn, key, size=size, chain=chain, at=now, checkpoint=cp, exists=exists
+                )
+        except AuditUnavailable:
+            raise
+        except Exception as exc:
+            log.error("access log append failed: %s", exc)
+            raise AuditUnavailable(f"the access log cannot be written: {exc}") from exc
+        self._signer.committed(key)
+        self._tail = doc is None
+        if doc is not None:
+            checkpoints.publish(self._dir, [doc], [key.jwk])
+        return appended
+
+    def _checkpoint(
+        self,
+        conn: Connection,
+        key: SigningKey,
+        size: int,
+        chain: str,
+        now: datetime,
+        head: Any,
+    ) -> dict[str, Any]:
+        previous = head.checkpoint_hash if head is not None else None
+        statement = checkpoint_statement(
+            size=size, chain_head=chain, at=now, previous=previous, key_id=key.kid
+        )
+        signature = sign(key.private, statement)
+        digest = statement_hash(statement)
+        repository.insert_checkpoint(
+            conn,
+            size=size,
+            chain_head=chain,
+            at=now,
+            previous=previous,
+            key_id=key.kid,
+            signature=signature,
+            statement_hash=digest,
+        )
+        return {"statement": statement, "signature": signature, "hash": digest}
+
+    def _sign_head(
+        self,
+        conn: Connection,
+        key: SigningKey,
+        *,
+        size: int,
+        chain: str,
+        at: datetime,
+        checkpoint: tuple[int, str | None, datetime],
+        exists: bool,
+    ) -> None:
+        cp_size, cp_hash, cp_at = checkpoint
+        statement = head_statement(
+            size=size,
+            chain_head=chain,
+            at=at,
+            key_id=key.kid,
+            checkpoint_size=cp_size,
+            checkpoint=cp_hash,
+        )
+        repository.save_head(
+            conn,
+            exists=exists,
+            size=size,
+            chain_head=chain,
+            at=at,
+            key_id=key.kid,
+            signature=sign(key.private, statement),
+            checkpoint_size=cp_size,
+            checkpoint_hash=cp_hash,
+            checkpoint_at=cp_at,
+        )
+
+    # Group commit --------------------------------------------------------------------------
+
+    def _submit(self, records: list[AuditRecord]) -> _Pending:
+        pending = _Pending(records)
+        self._queue.put(pending)
+        self._ensure_thread()
+        return pending
+
+    def _ensure_thread(self) -> None:
+        # Always under the lock: the thread decides to exit under it too (see ``_run``).
+        with self._start_lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="audit-appender", daemon=True
+                )
+                self._thread.start()
+
+    def _run(self) -> None:
+        """Appender loop: write whatever is queued as one batch; checkpoint an idle tail."""
+        batch_max = self._settings.audit_batch_max
+        idle_since = time.monotonic()
+        while True:
+            wait = self._period.total_seconds() if self._tail else 1.0
+            try:
+                first = self._queue.get(timeout=wait)
+            except queue.Empty:
+                if self._tail:
+                    try:
+                        self.checkpoint()
+                    except AuditUnavailable as exc:
+                        log.warning("idle checkpoint failed: %s", exc)
+                        self._tail = False
+                    continue
+                if time.monotonic() - idle_since > 1.0:
+                    with self._start_lock:
+                        if self._queue.empty():
+                            self._thread = None
+                            return  # the next append starts a new thread
+                continue
+            batch: list[_Pending] = []
+            stop = first is None
+            count = 0
+            item = first
+            while item is not None:
+                if item.future.set_running_or_notify_cancel():
+                    batch.append(item)
+                    count += len(item.records)
+                if count >= batch_max:
+                    break
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stop = True
+            if batch:
+                self._commit(batch)
+            idle_since = time.monotonic()
+            if stop:
+                return
+
+    def _commit(self, batch: list[_Pending]) -> None:
+        records = [r for p in batch for r in p.records]
+        try:
+            appended = self._write(records)
+        except AuditUnavailable as exc:
+            for p in batch:
+                p.future.set_exception(exc)
+            return
+        except BaseException as exc:  # a bug must still release the callers (fail closed)
+            for p in batch:
+                p.future.set_exception(AuditUnavailable(f"the access log failed: {exc}"))
+            return
+        start = 0
+        for p in batch:
+            p.future.set_result(appended[start : start + len(p.records)])
+            start += len(p.records)

@@ -1,0 +1,181 @@
+"""The hub's live connectors: one per enabled binding, built lazily, rebuilt when it changes.
+
+The record-pull path asks ``await pool.get(resource_code)`` and calls ``lookup`` on what it
+gets: the adapter wrapped in the resilience layer (deadline, retries, circuit breaker,
+concurrency limit), so the breaker's memory lasts as long as the binding does.
+
+A cached connector is trusted for ``refresh_seconds``; after that the next ``get`` re-reads
+the binding (off the loop) and rebuilds the connector if its fingerprint changed, so an edit
+made through another hub process is picked up within that time. An edit made here takes
+effect at once (``invalidate``). A replaced connector is closed after a grace period, so
+lookups already running on it finish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from connectors import registry
+from connectors.base import Connector
+from connectors.resilience import wrap
+from exchange.bindings import repository
+from exchange.bindings.errors import NotBound
+from exchange.bindings.models import ConnectorBinding
+from exchange.bindings.validation import connector_binding
+from exchange.core.settings import Settings
+
+log = logging.getLogger("datarun.bindings.pool")
+
+
+@dataclass
+class _Entry:
+    connector: Connector
+    fingerprint: str
+    checked_at: float
+
+
+def fingerprint(row: ConnectorBinding) -> str:
+    """Return a digest of everything in a binding that shapes its connector."""
+    shape = [
+        row.adapter,
+        row.config,
+        row.secrets_encrypted,
+        row.key_item,
+        row.columns,
+        row.resilience,
+    ]
+    return hashlib.sha256(json.dumps(shape, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class ConnectorPool:
+    """Live connectors by resource code; see the module docstring."""
+
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        settings: Settings,
+        *,
+        refresh_seconds: float = 5.0,
+        grace_seconds: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._factory = factory
+        self._settings = settings
+        self._refresh = refresh_seconds
+        self._grace = grace_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._entries: dict[str, _Entry] = {}
+        self._retired: set[Connector] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def get(self, resource_code: str) -> Connector:
+        """Return the live connector of the resource; raise ``NotBound`` if none is enabled."""
+        entry = self._entries.get(resource_code)
+        if entry is not None and self._clock() - entry.checked_at < self._refresh:
+            return entry.connector
+        loaded = await asyncio.to_thread(self._load, resource_code)
+        if loaded is None:
+            self._retire(self._pop(resource_code))
+            raise NotBound(f"no enabled connector binding for resource {resource_code}")
+        digest, build = loaded
+        with self._lock:
+            entry = self._entries.get(resource_code)
+            if entry is not None and entry.fingerprint == digest:
+                entry.checked_at = self._clock()
+                return entry.connector
+        connector = build()
+        loser: Connector | None
+        with self._lock:
+            current = self._entries.get(resource_code)
+            if current is not None and current.fingerprint == digest:
+                loser, winner = connector, current.connector  # a concurrent get built it first
+            else:
+                self._entries[resource_code] = _Entry(connector, digest, self._clock())
+                loser, winner = (current.connector if current else None), connector
+        self._retire(loser)
+        return winner
+
+    def invalidate(self, resource_code: str) -> None:
+        """Make the next ``get`` re-read the binding (it changed in this process)."""
+        with self._lock:
+            entry = self._entries.get(resource_code)
+            if entry is not None:
+                entry.checked_at = float("-inf")
+
+    def cached(self) -> dict[str, Connector]:
+        """Return the connectors built so far, by resource code (for metrics and tests)."""
+        with self._lock:
+            return {code: e.connector for code, e in self._entries.items()}
+
+    async def close(self) -> None:
+        """Close every connector, live or retired (app shutdown)."""
+        with self._lock:
+            connectors = [e.connector for e in self._entries.values()] + list(self._retired)
+            self._entries.clear()
+            self._retired.clear()
+        try:
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        for task in list(self._tasks):
+            if task.get_loop() is loop:
+                task.cancel()  # the others found their connector closed and just sleep out
+        for connector in connectors:
+            await _close_quietly(connector)
+
+    # ---- helpers -------------------------------------------------------------------------
+
+    def _load(self, resource_code: str) -> tuple[str, Callable[[], Connector]] | None:
+        with self._factory() as session:
+            row = repository.by_code(session, resource_code)
+            if row is None or not row.enabled:
+                return None
+            binding = connector_binding(row, self._settings)
+            policy: dict[str, Any] | None = dict(row.resilience) or None
+            max_rows = self._settings.connector_max_rows
+
+            def build() -> Connector:
+                return wrap(registry.build(binding, max_rows=max_rows), policy)
+
+            return fingerprint(row), build
+
+    def _pop(self, resource_code: str) -> Connector | None:
+        with self._lock:
+            entry = self._entries.pop(resource_code, None)
+        return entry.connector if entry else None
+
+    def _retire(self, connector: Connector | None) -> None:
+        if connector is None:
+            return
+        with self._lock:
+            self._retired.add(connector)
+
+        async def close_later() -> None:
+            await asyncio.sleep(self._grace)
+            with self._lock:
+                if connector not in self._retired:
+                    return  # pool.close() took it
+                self._retired.discard(connector)
+            await _close_quietly(connector)
+
+        task = asyncio.get_running_loop().create_task(close_later())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+async def _close_quietly(connector: Connector) -> None:
+    try:
+        await connector.close()
+    except Exception:
+        log.exception("closing the connector of %s failed", connector.binding.resource_code)

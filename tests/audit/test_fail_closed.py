@@ -1,0 +1,103 @@
+"""Fail closed: when the access log cannot be written, append raises AuditUnavailable (503)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from exchange.audit.errors import AuditUnavailable
+from exchange.audit.log import AuditLog
+from exchange.core.db import make_engine
+from exchange.core.errors import ServiceUnavailable
+from exchange.core.settings import Settings
+from tests.audit.support import audit_settings, make_log, record
+
+
+def test_audit_unavailable_is_a_503_problem() -> None:
+    error = AuditUnavailable("the access log cannot be written")
+    assert isinstance(error, ServiceUnavailable) and error.status == 503
+
+
+@pytest.mark.parametrize("group", [True, False], ids=["group-commit", "one-per-entry"])
+def test_a_missing_table_fails_the_append(settings: Settings, group: bool) -> None:
+    log = make_log(settings, audit_group_commit=group)
+    try:
+        log.append(record(1))
+        with log.engine.begin() as conn:
+            conn.execute(text("ALTER TABLE audit_entries RENAME TO audit_entries_away"))
+        with pytest.raises(AuditUnavailable):
+            log.append(record(2))
+        with pytest.raises(AuditUnavailable):
+            asyncio.run(log.aappend(record(3)))
+    finally:
+        with log.engine.begin() as conn:
+            conn.execute(text("ALTER TABLE audit_entries_away RENAME TO audit_entries"))
+        log.close()
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["postgresql+psycopg://postgres@127.0.0.1:1/nowhere", "sqlite:///{dir}"],
+    ids=["dead-server", "a-directory-not-a-file"],
+)
+def test_an_unreachable_database_fails_the_append(
+    settings: Settings, url: str, tmp_path: Path
+) -> None:
+    url = url.format(dir=tmp_path)
+    options = audit_settings(settings, audit_append_timeout_seconds=3)
+    log = AuditLog(url, options)
+    try:
+        with pytest.raises(AuditUnavailable):
+            log.append(record(1))
+    finally:
+        log.close()
+
+
+def test_a_stuck_writer_times_out_as_unavailable(settings: Settings) -> None:
+    """Another writer holds the log's lock beyond the timeout: 503, not a hang."""
+    log = make_log(settings, audit_append_timeout_seconds=0.5)
+    blocker = make_log(settings)
+    try:
+        log.append(record(1))
+        with blocker.engine.begin() as conn:
+            from exchange.audit import repository
+
+            repository.lock_head(conn)  # SQLite: BEGIN IMMEDIATE already holds it
+            with pytest.raises(AuditUnavailable):
+                log.append(record(2))
+            conn.rollback()
+    finally:
+        blocker.close()
+        log.close()
+
+
+def test_a_role_without_insert_fails_the_append(postgres_database: str, tmp_path: Path) -> None:
+    settings = Settings(environment="test", database_url=postgres_database, data_dir=tmp_path)
+    role = f"audit_ro_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(postgres_database)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE ROLE {role} LOGIN"))
+        conn.execute(text(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}"))
+    url = make_url(postgres_database).set(username=role)
+    log = AuditLog(url.render_as_string(hide_password=False), settings)
+    try:
+        with pytest.raises(AuditUnavailable):
+            log.append(record(1))
+    finally:
+        log.close()
+        with admin.begin() as conn:
+            conn.execute(text(f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {role}"))
+            conn.execute(text(f"DROP ROLE {role}"))
+        admin.dispose()
+
+
+def test_the_hub_app_has_an_audit_log(app: FastAPI) -> None:
+    assert isinstance(app.state.audit, AuditLog)
+    entry = app.state.audit.append(record(1))
+    assert entry.seq == 1
