@@ -10,6 +10,7 @@ from benchmarks import (
     bench_catalog_search,
     bench_connectors,
     bench_enforcer,
+    bench_pulls,
     bench_tokens,
 )
 
@@ -24,6 +25,7 @@ def main() -> None:
         bench_audit.run(count=100_000 if quick else 1_000_000, seconds=2.0 if quick else 3.0),
         bench_enforcer.run(quick=quick),
         bench_connectors.run(count=20_000 if quick else 100_000, seconds=0.3 if quick else 1.0),
+        bench_pulls.run(quick=quick),
     ):
         print()
         print("\n".join(lines))

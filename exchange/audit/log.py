@@ -18,6 +18,7 @@ import logging
 import queue
 import threading
 import time
+import weakref
 from collections.abc import Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -277,57 +278,48 @@ class AuditLog:
         return pending
 
     def _ensure_thread(self) -> None:
-        # Always under the lock: the thread decides to exit under it too (see ``_run``).
+        # Always under the lock: the thread decides to exit under it too (see ``_appender``).
         with self._start_lock:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
-                    target=self._run, name="audit-appender", daemon=True
+                    target=_appender, args=(weakref.ref(self),), name="audit-appender", daemon=True
                 )
                 self._thread.start()
 
-    def _run(self) -> None:
-        """Appender loop: write whatever is queued as one batch; checkpoint an idle tail."""
-        batch_max = self._settings.audit_batch_max
-        idle_since = time.monotonic()
-        while True:
-            wait = self._period.total_seconds() if self._tail else 1.0
+    def _take_batch(self, first: _Pending | None) -> tuple[list[_Pending], bool]:
+        """Collect what is queued behind ``first`` (up to the batch size); None means stop."""
+        batch: list[_Pending] = []
+        stop = first is None
+        count = 0
+        item = first
+        while item is not None:
+            if item.future.set_running_or_notify_cancel():  # False: its caller gave up
+                batch.append(item)
+                count += len(item.records)
+            if count >= self._settings.audit_batch_max:
+                break
             try:
-                first = self._queue.get(timeout=wait)
+                item = self._queue.get_nowait()
             except queue.Empty:
-                if self._tail:
-                    try:
-                        self.checkpoint()
-                    except AuditUnavailable as exc:
-                        log.warning("idle checkpoint failed: %s", exc)
-                        self._tail = False
-                    continue
-                if time.monotonic() - idle_since > 1.0:
-                    with self._start_lock:
-                        if self._queue.empty():
-                            self._thread = None
-                            return  # the next append starts a new thread
-                continue
-            batch: list[_Pending] = []
-            stop = first is None
-            count = 0
-            item = first
-            while item is not None:
-                if item.future.set_running_or_notify_cancel():
-                    batch.append(item)
-                    count += len(item.records)
-                if count >= batch_max:
-                    break
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    stop = True
-            if batch:
-                self._commit(batch)
-            idle_since = time.monotonic()
-            if stop:
-                return
+                break
+            if item is None:
+                stop = True
+        return batch, stop
+
+    def _idle(self) -> bool:
+        """Checkpoint an idle tail; return whether the thread should now exit."""
+        if self._tail:
+            try:
+                self.checkpoint()
+            except AuditUnavailable as exc:
+                log.warning("idle checkpoint failed: %s", exc)
+                self._tail = False
+            return False
+        with self._start_lock:
+            if self._queue.empty():
+                self._thread = None
+                return True  # the next append starts a new thread
+        return False
 
     def _commit(self, batch: list[_Pending]) -> None:
         records = [r for p in batch for r in p.records]
@@ -345,3 +337,37 @@ class AuditLog:
         for p in batch:
             p.future.set_result(appended[start : start + len(p.records)])
             start += len(p.records)
+
+
+def _appender(ref: weakref.ref[AuditLog]) -> None:
+    """The appender thread: write whatever is queued as one batch; checkpoint an idle tail.
+
+    It holds its log only weakly while it waits, so a log nobody uses any more (an app
+    that was dropped without ``close``) lets its thread end.
+    """
+    idle_since = time.monotonic()
+    while True:
+        audit = ref()
+        if audit is None:
+            return
+        wait = audit._period.total_seconds() if audit._tail else 1.0
+        pending = audit._queue
+        del audit
+        try:
+            first = pending.get(timeout=wait)
+        except queue.Empty:
+            audit = ref()
+            if audit is None:
+                return
+            if (audit._tail or time.monotonic() - idle_since > 1.0) and audit._idle():
+                return
+            continue
+        audit = ref()
+        if audit is None:
+            return
+        batch, stop = audit._take_batch(first)
+        if batch:
+            audit._commit(batch)
+        idle_since = time.monotonic()
+        if stop:
+            return

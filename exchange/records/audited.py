@@ -1,11 +1,10 @@
 """The audit step every route that returns personal data passes through (fail closed).
 
-A data route declares ``trail: AuditedDataRoute``. The dependency gives it an
-``AuditTrail`` to note what the request asked (resource, items, keys, purpose, case) and to
-append its entries; the route answers with data only after ``await trail.append(...)``
-returned, i.e. after the entries are committed. Around the route the dependency makes sure
-that every outcome is logged before anything is sent (``scope="function"``: its exit runs
-before the response goes out):
+A data route belongs to a router with ``route_class=AuditedRoute`` and declares
+``trail: AuditedDataRoute``. The dependency gives it an ``AuditTrail`` to note what the
+request asked (resource, items, keys, purpose, case) and to append its entries; the route
+answers with data only after ``await trail.append(...)`` returned, i.e. after the entries
+are committed. Around the route, before anything is sent, ``AuditedRoute`` makes sure that:
 
 - a refusal (any ``DomainError``, or a request FastAPI could not parse) appends one
   ``denied`` entry per key asked (``source_error`` for a ``SourceError``), then the error
@@ -13,9 +12,9 @@ before the response goes out):
 - a route that returns without having appended is turned into 503: its response, whatever
   it holds, is never sent.
 
-Every route under ``DATA_PREFIXES`` must declare the marker; ``tests/records`` walks the
-app's routes and fails otherwise. Authentication comes first: a request without a valid
-token (401) reaches no data decision and is not logged here.
+Every route under ``DATA_PREFIXES`` must be an ``AuditedRoute`` and declare the marker;
+``tests/records`` walks the app's routes and fails otherwise. Authentication comes first: a
+request without a valid token (401) reaches no data decision and is not logged here.
 
 A body over the size limit is refused by the middleware before any route runs (413);
 ``audit_oversized_body`` is its hook and appends a ``denied`` entry for an authenticated
@@ -27,22 +26,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.security import HTTPAuthorizationCredentials
+from fastapi.responses import Response
+from fastapi.routing import APIRoute
 from starlette.types import Scope
 
 from exchange.audit.errors import AuditUnavailable
 from exchange.audit.log import AuditLog
 from exchange.audit.records import AppendedEntry, AuditRecord, Decision
 from exchange.core.errors import DomainError, Unauthorized
-from exchange.identity.deps import _bearer as bearer
-from exchange.identity.deps import current_principal
 from exchange.identity.principal import Principal
 from exchange.identity.tokens import verify_access_token
+from exchange.records.callers import DataPrincipal
 from exchange.records.errors import SourceError
 
 log = logging.getLogger("datarun.records.audit")
@@ -148,88 +147,51 @@ class AuditTrail:
         await self.append(self.entries(decision=decision, outcome=outcome, reason=reason))
 
 
-class VerifiedTokens:
-    """Tokens already verified, by their exact text, for ``ttl`` seconds and until expiry.
-
-    A department system sends the same access token for minutes; its Ed25519 signature and
-    claims are checked once, and the same bytes are accepted again until the token expires
-    or ``ttl`` (the key ring's own refresh period) passes, whichever is first.
-    """
-
-    def __init__(self, *, ttl: float = 30.0, size: int = 10_000) -> None:
-        self._ttl = ttl
-        self._size = size
-        self._seen: dict[str, tuple[float, float, Principal]] = {}
-
-    def get(self, token: str) -> Principal | None:
-        """Return the principal of a token verified recently and not expired, if any."""
-        hit = self._seen.get(token)
-        if hit is None:
-            return None
-        checked_at, expires, principal = hit
-        if time.monotonic() - checked_at >= self._ttl or time.time() >= expires:
-            del self._seen[token]
-            return None
-        return principal
-
-    def put(self, token: str, principal: Principal) -> None:
-        """Remember a token that passed verification."""
-        if principal.expires_at is None:
-            return
-        if len(self._seen) >= self._size:
-            self._seen = {}
-        self._seen[token] = (time.monotonic(), principal.expires_at.timestamp(), principal)
-
-
-async def data_principal(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> Principal:
-    """Verify the bearer token on the event loop (``CurrentPrincipal`` without a thread hop).
-
-    The check is CPU only (an Ed25519 signature and the claims) except when the key ring's
-    snapshot is stale (every 30 s), when it reads the hub database once; a thread hop per
-    request would cost more than that read. Verified tokens are remembered (VerifiedTokens).
-    """
-    state = request.app.state
-    tokens = getattr(state, "records_tokens", None)
-    if tokens is None:
-        tokens = state.records_tokens = VerifiedTokens()
-    if credentials is not None and credentials.scheme.lower() == "bearer":
-        known = tokens.get(credentials.credentials)
-        if known is not None:
-            request.state.principal = known
-            return known
-    principal = current_principal(request, credentials)
-    assert credentials is not None  # current_principal refused a missing token
-    tokens.put(credentials.credentials, principal)
-    return principal
-
-
-DataPrincipal = Annotated[Principal, Depends(data_principal)]
-
-
-async def audit_trail(request: Request, principal: DataPrincipal) -> AsyncIterator[AuditTrail]:
-    """Give a data route its audit trail; log every refusal; refuse an unlogged answer."""
+async def audit_trail(request: Request, principal: DataPrincipal) -> AuditTrail:
+    """Give a data route its audit trail (AuditedRoute logs and checks it around the route)."""
     trail = AuditTrail(
         audit=request.app.state.audit,
         principal=principal,
         request_id=getattr(request.state, "request_id", None),
     )
-    try:
-        yield trail
-    except AuditUnavailable:
-        raise
-    except (DomainError, RequestValidationError) as exc:
-        if not trail.recorded:
-            await trail.refuse(exc)
-        raise
-    if not trail.recorded:
-        raise AuditUnavailable("the route answered without appending its access-log entry")
+    # Known before any parameter is parsed, so even a malformed request names its resource.
+    trail.resource_code = request.path_params.get("code")
+    request.state.audit_trail = trail
+    return trail
 
 
 # The marker of a route that returns personal data (see the module docstring).
-AuditedDataRoute = Annotated[AuditTrail, Depends(audit_trail, scope="function")]
+AuditedDataRoute = Annotated[AuditTrail, Depends(audit_trail)]
+
+
+class AuditedRoute(APIRoute):
+    """The route class of every data route: each outcome logged, no answer without it.
+
+    Wraps the route's handler (dependencies, endpoint and its response object, before the
+    response is sent): a refusal raised by the route or by FastAPI's validation appends
+    its entries first; an answer whose entries were not appended becomes a 503.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        """Return the route's handler, wrapped by the audit step."""
+        handler = super().get_route_handler()
+
+        async def audited(request: Request) -> Response:
+            try:
+                response = await handler(request)
+            except AuditUnavailable:
+                raise
+            except (DomainError, RequestValidationError) as exc:
+                trail = getattr(request.state, "audit_trail", None)
+                if trail is not None and not trail.recorded:
+                    await trail.refuse(exc)  # AuditUnavailable (503) replaces exc if it fails
+                raise
+            trail = getattr(request.state, "audit_trail", None)
+            if trail is None or not trail.recorded:
+                raise AuditUnavailable("the route answered without appending its access-log entry")
+            return response
+
+        return audited
 
 
 def _resource_of(path: str) -> str | None:

@@ -16,13 +16,14 @@ from fastapi.responses import Response
 
 from exchange.core.errors import InvalidInput
 from exchange.records import service
-from exchange.records.audited import AuditedDataRoute
+from exchange.records.audited import AuditedDataRoute, AuditedRoute
+from exchange.records.callers import CallerCheck, GrantDecisions
 from exchange.records.cases import case_owner
 from exchange.records.catalogue import CatalogueCache
 from exchange.records.rules import digest_header
 from exchange.records.schemas import LookupRequest, LookupResponse
 
-router = APIRouter(prefix="/v1/records", tags=["records"])
+router = APIRouter(prefix="/v1/records", tags=["records"], route_class=AuditedRoute)
 
 _HEADERS = {
     "Records-Digest": {
@@ -58,11 +59,12 @@ def _hub(request: Request) -> service.Hub:
     if catalogue is None:  # made on first use: app.py only includes the router
         ttl = state.settings.records_catalogue_ttl_seconds
         catalogue = state.records_catalogue = CatalogueCache(state.sessionmaker, ttl=ttl)
-        state.records_callers = service.CallerCheck(state.authorizer, ttl=ttl)
+        state.records_callers = CallerCheck(state.authorizer, ttl=ttl)
+        state.records_decisions = GrantDecisions(state.grant_policy)
     return service.Hub(
         settings=state.settings,
         callers=state.records_callers,
-        grant_policy=state.grant_policy,
+        grant_policy=state.records_decisions,
         connector_pool=state.connector_pool,
         catalogue=catalogue,
         case_owner=case_owner(state),
@@ -82,7 +84,6 @@ def _respond(answer: service.Answer) -> Response:
 @router.post("/{code:path}/lookup", response_model=None, responses=_RESPONSES, openapi_extra=_BODY)
 async def lookup(code: str, request: Request, trail: AuditedDataRoute) -> Response:
     """Look up records of a resource by key (a batch), for a purpose: granted items only."""
-    trail.note(resource_code=code)
     hub = _hub(request)
     try:
         data = json.loads(await request.body())
@@ -115,7 +116,7 @@ async def get_records(
     ] = None,
 ) -> Response:
     """Look up the records of one key (the same checks and answer as the batch lookup)."""
-    trail.note(resource_code=code, keys=[key] if key is not None else [])
+    trail.note(keys=[key] if key is not None else [])
     hub = _hub(request)
     for name, value in (("key", key), ("items", items), ("purpose", purpose)):
         if value is None:

@@ -6,7 +6,8 @@ The response hash: SHA-256 over the UTF-8 bytes of the ``records`` array of the 
 serialised canonically (``canonical_json``: object keys sorted, no whitespace, non-ASCII
 characters as themselves, no NaN/Infinity). Every value in it is a string, an integer, a
 boolean or null (``json_value`` turns decimals, dates and bytes into strings), so any JSON
-library re-serialising the parsed ``records`` the same way gets the same bytes.
+library re-serialising the parsed ``records`` the same way gets the same bytes. The
+response carries ``records`` last, as exactly those bytes.
 """
 
 from __future__ import annotations

@@ -14,9 +14,9 @@ committed before the answer is returned.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,16 +25,15 @@ from pydantic import ValidationError
 
 from connectors.base import BindingInvalid, Connector, LookupResult, SourceUnavailable
 from exchange.bindings.errors import NotBound
+from exchange.bindings.pool import ConnectorPool
 from exchange.core.db import utcnow
 from exchange.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from exchange.core.settings import Settings
 from exchange.grants.enforcer import Decision
-from exchange.grants.engine import GrantPolicy
 from exchange.grants.rules import not_shared_reason
-from exchange.identity.authz import Authorizer
-from exchange.identity.principal import Principal
 from exchange.records import rules
 from exchange.records.audited import AuditTrail
+from exchange.records.callers import CallerCheck, GrantDecisions
 from exchange.records.cases import CaseOwner
 from exchange.records.catalogue import CatalogueCache, ResourceView
 from exchange.records.errors import SourceError
@@ -45,43 +44,14 @@ PULLABLE = ("published", "deprecated")  # a deprecated entry is served until ret
 CODE_MAX_LENGTH = 32
 
 
-class CallerCheck:
-    """Whether a caller may pull records (role system, casbin), remembered for ``ttl`` s.
-
-    casbin's RBAC check costs as much as the rest of a pull (it re-parses its matcher on
-    every call); the role registry it reads is itself reloaded only every few seconds, so
-    remembering its answer per caller for the catalogue's TTL changes nothing visible.
-    """
-
-    def __init__(self, authz: Authorizer, *, ttl: float) -> None:
-        self._authz = authz
-        self._ttl = ttl
-        self._memo: dict[tuple[str, str], tuple[float, bool]] = {}
-
-    def allowed(self, principal: Principal) -> bool:
-        """Return whether ``principal`` is a department system allowed to read records."""
-        if principal.kind != "system":
-            return False
-        key = (principal.subject, principal.department)
-        now = time.monotonic()
-        hit = self._memo.get(key)
-        if hit is not None and now - hit[0] < self._ttl:
-            return hit[1]
-        answer = self._authz.allowed(principal, obj="record", act="read")
-        if len(self._memo) >= 4096:
-            self._memo = {}
-        self._memo[key] = (now, answer)
-        return answer
-
-
 @dataclass(frozen=True)
 class Hub:
     """What a pull uses of the running hub."""
 
     settings: Settings
     callers: CallerCheck
-    grant_policy: GrantPolicy
-    connector_pool: Any  # exchange.bindings.pool.ConnectorPool
+    grant_policy: GrantDecisions
+    connector_pool: ConnectorPool
     catalogue: CatalogueCache
     case_owner: CaseOwner
 
@@ -268,7 +238,9 @@ async def _answer(
             records.append({"key": key, "values": values, "provenance": provenance})
         if rows:
             returned[key] = (items, len(rows))
-    digest = rules.records_sha256(records)
+    # The records go into the body as the very bytes hashed (canonical JSON).
+    records_json = rules.canonical_json(records)
+    digest = hashlib.sha256(records_json).hexdigest()
     partial = bool(decision.denied_items)
     reason = f"items outside the grant: {', '.join(decision.denied_items)}" if partial else None
     entries = trail.entries(
@@ -279,7 +251,7 @@ async def _answer(
         response_hash=digest,
     )
     appended = await trail.append(entries)  # committed, or AuditUnavailable: no data leaves
-    body = {
+    head = {
         "request_id": trail.request_id,
         "decision": "partial" if partial else "allowed",
         "resource": {
@@ -298,10 +270,10 @@ async def _answer(
         "masked_items": masked,
         "grants": dict(decision.grant_ids),
         "policy_version": decision.policy_version,
-        "records": records,
         "missing": [k for k in ask.keys if k not in returned],
         "truncated": result.truncated,
         "records_sha256": digest,
     }
-    payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    return Answer(payload, digest, (appended[0].seq, appended[-1].seq))
+    payload = json.dumps(head, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    body = payload[:-1] + b',"records":' + records_json + b"}"
+    return Answer(body, digest, (appended[0].seq, appended[-1].seq))

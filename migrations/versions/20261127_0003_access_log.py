@@ -53,9 +53,7 @@ def upgrade() -> None:
     with op.batch_alter_table("audit_entries", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_audit_entries_at"), ["at"], unique=False)
         batch_op.create_index(batch_op.f("ix_audit_entries_case_id"), ["case_id"], unique=False)
-        batch_op.create_index(
-            "ix_audit_entries_department_at", ["department", "at"], unique=False
-        )
+        batch_op.create_index("ix_audit_entries_department_at", ["department", "at"], unique=False)
         batch_op.create_index(
             "ix_audit_entries_resource_code_at", ["resource_code", "at"], unique=False
         )

@@ -99,5 +99,7 @@ def test_a_role_without_insert_fails_the_append(postgres_database: str, tmp_path
 
 def test_the_hub_app_has_an_audit_log(app: FastAPI) -> None:
     assert isinstance(app.state.audit, AuditLog)
-    entry = app.state.audit.append(record(1))
-    assert entry.seq == 1
+    try:
+        assert app.state.audit.append(record(1)).seq == 1
+    finally:
+        app.state.audit.close()

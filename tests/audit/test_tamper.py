@@ -128,7 +128,7 @@ forgeries = st.one_of(
 
 
 @settings(
-    max_examples=200,
+    max_examples=120,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],

@@ -71,6 +71,10 @@ def test_a_department_pulling_for_a_purpose_it_holds_no_grant_for(
         subject_key=SELLER,
     )
     assert "no grant of zj-zrzyt covers" in (entry.reason or "")
+    # partial=allow changes nothing when no item at all is granted.
+    assert (
+        lookup(granted, app, ID_CARD, purpose="330000-MZ-001", partial="allow").status_code == 403
+    )
 
 
 def test_items_beyond_the_grant_are_named(granted: TestClient, app: FastAPI) -> None:
@@ -263,6 +267,13 @@ def test_the_get_route_names_a_missing_parameter(granted: TestClient, app: FastA
     response = granted.get(f"/v1/records/{ID_CARD}?items=name", headers=headers(app, WINDOW))
     assert response.status_code == 422 and response.json()["errors"][0]["field"] == "key"
     assert entries(app)[-1].decision == "denied"
+    # A parameter FastAPI itself refuses (too long) is logged all the same.
+    before = last_seq(app)
+    url = f"/v1/records/{ID_CARD}?key={'3' * 5000}&items=name&purpose={TRANSFER}"
+    response = granted.get(url, headers=headers(app, WINDOW))
+    assert response.status_code == 422
+    entry = _one_denied(app, before, outcome=422, resource_code=ID_CARD, system=WINDOW)
+    assert "invalid request" in (entry.reason or "")
 
 
 def test_a_source_failure_is_503_with_a_source_error_entry_and_retry_after(
@@ -299,3 +310,18 @@ def test_an_unbound_resource_is_503(granted: TestClient, app: FastAPI, db: Sessi
     assert response.status_code == 503 and response.json()["source_reason"] == "not_bound"
     assert "Retry-After" not in response.headers
     assert entries(app)[-1].decision == "source_error"
+
+
+def test_a_revoked_grant_stops_the_very_next_pull(hub: TestClient, app: FastAPI) -> None:
+    grants = grant_esf_transfer(hub, app)
+    assert lookup(hub, app, ID_CARD).status_code == 200
+    grant = next(g for g in grants if g["resource"] == ID_CARD)
+    revoked = hub.post(
+        f"/v1/grants/{grant['id']}/revoke",
+        json={"reason": "测试：撤销授权"},
+        headers=headers(app, "gat-admin"),
+    )
+    assert revoked.status_code == 200, revoked.text
+    response = lookup(hub, app, ID_CARD)
+    assert response.status_code == 403
+    assert entries(app)[-1].decision == "denied"

@@ -1,9 +1,9 @@
 """Fail closed: no personal data leaves unless its access-log entry is committed first.
 
 Every route under the data prefixes (``DATA_PREFIXES``: /v1/records, later
-/v1/applications) must carry the ``AuditedDataRoute`` marker. ``SAMPLE_CALLS`` says how to
-call each one with a request that returns data; a new data route without a sample fails
-``test_every_data_route_is_audited`` until one is added.
+/v1/applications) must be an ``AuditedRoute`` and carry the ``AuditedDataRoute`` marker.
+``SAMPLE_CALLS`` says how to call each one with a request that returns data; a new data
+route without a sample fails ``test_every_data_route_is_audited`` until one is added.
 """
 
 from __future__ import annotations
@@ -12,14 +12,20 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from exchange.audit.log import AuditLog
 from exchange.demo.sources import cast
-from exchange.records.audited import DATA_PREFIXES, AuditedDataRoute, audit_trail
+from exchange.records.audited import (
+    DATA_PREFIXES,
+    AuditedDataRoute,
+    AuditedRoute,
+    audit_trail,
+)
+from tests.fixtures.factories import create_department, create_system
 from tests.records.support import (
     ID_CARD,
     ID_ITEMS,
@@ -83,6 +89,7 @@ def test_every_data_route_is_audited(hub: TestClient, app: FastAPI) -> None:
     assert routes, "no data route found: did the records router stop being included?"
     grant_esf_transfer(hub, app)
     for route_path, route in routes:
+        assert isinstance(route, AuditedRoute), f"{route_path} is not an AuditedRoute"
         assert audit_trail in _dependency_calls(route), f"{route_path} lacks AuditedDataRoute"
         assert route.openapi_extra and route.openapi_extra.get("x-datarun-audited") is True
         for method, path in _calls(route_path, route):
@@ -142,23 +149,23 @@ def test_no_data_leaves_when_the_access_log_cannot_be_written(
 
 
 def test_the_audit_step_turns_an_unlogged_answer_into_503(app: FastAPI) -> None:
-    """A data route that forgets to append cannot answer: the marker refuses it."""
+    """A data route that forgets to append cannot answer: its route class refuses it."""
+    probe = APIRouter(prefix="/v1/records-probe", route_class=AuditedRoute)
 
-    @app.get("/v1/records-probe/forgetful")
+    @probe.get("/forgetful")
     async def forgetful(trail: AuditedDataRoute) -> dict[str, str]:
         return {"name": "陈建国"}
 
+    app.include_router(probe)
     with TestClient(app) as client:
-        response = client.get("/v1/records-probe/forgetful", headers=headers_for_probe(app, client))
+        response = client.get("/v1/records-probe/forgetful", headers=_probe_headers(app))
     assert response.status_code == 503
     assert "陈建国" not in response.text
     assert "without appending" in response.json()["detail"]
 
 
-def headers_for_probe(app: FastAPI, client: TestClient) -> dict[str, str]:
+def _probe_headers(app: FastAPI) -> dict[str, str]:
     """Register the window system on an empty hub and return its header."""
-    from tests.fixtures.factories import create_department, create_system
-
     with app.state.sessionmaker() as session:
         create_department(session, "zj-zrzyt", name="浙江省自然资源厅")
         create_system(session, WINDOW, department="zj-zrzyt", roles=["system"])

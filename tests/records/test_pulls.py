@@ -78,6 +78,10 @@ def test_a_window_system_pulls_a_batch_with_provenance_and_a_verifiable_hash(
     raw = base64.b64encode(bytes.fromhex(digest)).decode()
     assert response.headers["Records-Digest"] == f"sha-256=:{raw}:"
     assert response.headers["Cache-Control"] == "no-store"
+    # The body carries `records` last, as the very bytes hashed.
+    raw = response.content
+    hashed = raw[raw.index(b',"records":') + len(b',"records":') : -1]
+    assert hashlib.sha256(hashed).hexdigest() == digest
 
     # One entry per data subject, committed before the answer.
     logged = entries(app, before)
