@@ -141,7 +141,8 @@ class AuditLog:
         except AuditUnavailable:
             raise
         except Exception as exc:
-            raise AuditUnavailable(f"the access log cannot be written: {exc}") from exc
+            log.error("access log checkpoint failed: %s", exc)
+            raise AuditUnavailable("the access log cannot be written") from exc
         self._signer.committed(key)
         self._tail = False
         checkpoints.publish(self._dir, [doc], [key.jwk])
@@ -201,8 +202,9 @@ class AuditLog:
         except AuditUnavailable:
             raise
         except Exception as exc:
+            # The database's own message (hosts, ports) goes to the operators' log only.
             log.error("access log append failed: %s", exc)
-            raise AuditUnavailable(f"the access log cannot be written: {exc}") from exc
+            raise AuditUnavailable("the access log cannot be written") from exc
         self._signer.committed(key)
         self._tail = doc is None
         if doc is not None:
@@ -331,7 +333,8 @@ class AuditLog:
             return
         except BaseException as exc:  # a bug must still release the callers (fail closed)
             for p in batch:
-                p.future.set_exception(AuditUnavailable(f"the access log failed: {exc}"))
+                log.exception("access log appender failed", exc_info=exc)
+                p.future.set_exception(AuditUnavailable("the access log cannot be written"))
             return
         start = 0
         for p in batch:
