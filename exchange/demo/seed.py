@@ -30,6 +30,9 @@ from catalogs.resources.service import change_status, create_resource
 from exchange.core.settings import Settings
 from exchange.demo.sources.bindings import HttpDepartment, apply_bindings
 from exchange.demo.sources.generate import Sources
+from exchange.grants.decisions import approve
+from exchange.grants.demand import file_demand
+from exchange.grants.schemas import Approval
 from exchange.identity import repository as identity_repo
 from exchange.identity import rules as key_rules
 from exchange.identity.clients import generate_key_pair
@@ -146,6 +149,7 @@ def seed_demo(
             session, sources=sources, settings=settings, http=http, progress=say
         )
         created["bindings"] = bindings["created"] + bindings["updated"]
+        created["grants"] = _grants(session, settings, say)
     return SeedResult(
         departments=len(demo.departments),
         resources=len(demo.resources),
@@ -265,3 +269,35 @@ def ensure_private_key(path: Path) -> dict[str, Any]:
         json.dump(private, handle, indent=2)
         handle.write("\n")
     return private
+
+
+# Each one-thing's window department holds the grants its pullable materials need, so the
+# demo's pulls and applications work out of the box (as if the providers had approved).
+DEMO_WINDOWS = (("esf-transfer", "zj-zrzyt"), ("newborn", "zj-wjw"), ("company-start", "zj-scjgj"))
+
+
+def _grants(session: Session, settings: Settings, say: Progress) -> int:
+    """File the demo windows' missing grant requests and approve the pending ones."""
+    filed = 0
+    for one_thing, consumer in DEMO_WINDOWS:
+        filing = file_demand(
+            session,
+            code=one_thing,
+            consumer=consumer,
+            dry_run=False,
+            principal=None,
+            authz=None,
+            settings=settings,
+        )
+        for planned in filing.requests:
+            if planned.grant is not None and planned.grant.status == "pending":
+                approve(
+                    session,
+                    grant_id=planned.grant.id,
+                    data=Approval(reason="演示数据：提供方已审核同意"),
+                    actor=None,
+                    authz=None,
+                )
+            filed += 1
+        say(f"  grants         {consumer} for {one_thing}: {len(filing.requests)} filed")
+    return filed

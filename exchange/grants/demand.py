@@ -42,8 +42,13 @@ def _one_thing(session: Session, code: str) -> OneThing:
     return one_thing
 
 
-def _consumer(session: Session, code: str | None, principal: Principal) -> Department:
-    code = code or principal.department
+def _consumer(session: Session, code: str | None, principal: Principal | None) -> Department:
+    code = code or (principal.department if principal else None)
+    if code is None:
+        raise InvalidInput(
+            "name the consumer department",
+            errors=[{"field": "consumer", "message": "required"}],
+        )
     dept = repo.department_by_code(session, code)
     if dept is None:
         raise InvalidInput(
@@ -157,12 +162,15 @@ def file_demand(
     code: str,
     consumer: str | None,
     dry_run: bool,
-    principal: Principal,
-    authz: Authorizer,
+    principal: Principal | None,
+    authz: Authorizer | None,
     settings: Settings,
     today: date | None = None,
 ) -> DemandFiling:
-    """File one request per missing (resource, purpose); in a dry run, only say what would be."""
+    """File one request per missing (resource, purpose); in a dry run, only say what would be.
+
+    ``principal``/``authz`` None is the trusted operator context (CLI, demo seeding).
+    """
     today = today or service.china_today()
     one_thing = _one_thing(session, code)
     dept = _consumer(session, consumer, principal)
