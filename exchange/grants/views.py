@@ -12,7 +12,7 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from exchange.core.errors import Forbidden, InvalidInput, NotFound
+from exchange.core.errors import Forbidden, NotFound
 from exchange.core.pagination import Page, PageParams
 from exchange.grants import repository as repo
 from exchange.grants import rules
@@ -28,7 +28,8 @@ from exchange.grants.schemas import (
 )
 from exchange.grants.service import china_today
 from exchange.identity.authz import Authorizer
-from exchange.identity.principal import GLOBAL_ROLES, Principal
+from exchange.identity.principal import Principal
+from exchange.identity.scope import listing_department_id, require_read
 
 
 def to_read(grant: Grant, today: date) -> GrantRead:
@@ -81,18 +82,6 @@ def _in_force(grant: Grant, today: date) -> bool:
     )
 
 
-def _is_global(principal: Principal) -> bool:
-    return bool(principal.roles & GLOBAL_ROLES)
-
-
-def _require_read(principal: Principal, authz: Authorizer, *departments: str) -> None:
-    if any(authz.allowed(principal, obj="grant", act="read", domain=d) for d in departments):
-        return
-    raise Forbidden(
-        f"{principal.subject} may not read grants of {' or '.join(dict.fromkeys(departments))}"
-    )
-
-
 def get_grant(
     session: Session,
     *,
@@ -105,7 +94,14 @@ def get_grant(
     grant = repo.grant_by_id(session, grant_id)
     if grant is None:
         raise NotFound(f"no grant {grant_id}")
-    _require_read(principal, authz, grant.consumer_department.code, grant.resource.provider.code)
+    require_read(
+        principal,
+        authz,
+        "grant",
+        "grants",
+        grant.consumer_department.code,
+        grant.resource.provider.code,
+    )
     events = [
         GrantEventRead.model_validate(e, from_attributes=True)
         for e in repo.events_of(session, grant_id)
@@ -132,17 +128,9 @@ def list_grants(
     A province admin or auditor sees every department's unless ``department`` is given.
     """
     today = today or china_today()
-    code = department or (None if _is_global(principal) else principal.department)
-    dept_id = None
-    if code is not None:
-        _require_read(principal, authz, code)
-        dept = repo.department_by_code(session, code)
-        if dept is None:
-            raise InvalidInput(
-                f"no department {code}",
-                errors=[{"field": "department", "message": f"no department {code}"}],
-            )
-        dept_id = dept.id
+    dept_id = listing_department_id(
+        session, principal=principal, authz=authz, department=department, obj="grant", what="grants"
+    )
     f = repo.GrantFilter(
         consumer_department_id=dept_id if role == "consumer" else None,
         provider_department_id=dept_id if role == "provider" else None,
@@ -171,7 +159,7 @@ def resource_permissions(
     resource = repo.resource_by_code(session, code)
     if resource is None:
         raise NotFound(f"no resource {code}")
-    _require_read(principal, authz, resource.provider.code)
+    require_read(principal, authz, "grant", "grants", resource.provider.code)
     rows, total = repo.resource_permissions(
         session, resource_id=resource.id, today=today, offset=page.offset, limit=page.size
     )
@@ -219,7 +207,7 @@ def system_permissions(
         raise NotFound(f"no system {client_id}")
     if principal.kind == "system" and (principal.client_id or principal.subject) != client_id:
         raise Forbidden(f"system {principal.subject} may read only its own permissions")
-    _require_read(principal, authz, system.department.code)
+    require_read(principal, authz, "grant", "grants", system.department.code)
     rows, total = repo.system_permissions(
         session, system=system, today=today, offset=page.offset, limit=page.size
     )

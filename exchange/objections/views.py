@@ -10,11 +10,11 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from exchange.core.errors import Forbidden, InvalidInput
 from exchange.core.pagination import Page, PageParams
 from exchange.grants.service import china_today
 from exchange.identity.authz import Authorizer
-from exchange.identity.principal import GLOBAL_ROLES, Principal
+from exchange.identity.principal import Principal
+from exchange.identity.scope import listing_department_id, require_read
 from exchange.objections import repository as repo
 from exchange.objections import rules
 from exchange.objections.models import DataObjection
@@ -57,18 +57,6 @@ def to_read(objection: DataObjection, today: date) -> ObjectionRead:
     )
 
 
-def _is_global(principal: Principal) -> bool:
-    return bool(principal.roles & GLOBAL_ROLES)
-
-
-def _require_read(principal: Principal, authz: Authorizer, *departments: str) -> None:
-    if any(authz.allowed(principal, obj=OBJECT, act="read", domain=d) for d in departments):
-        return
-    raise Forbidden(
-        f"{principal.subject} may not read objections of {' or '.join(dict.fromkeys(departments))}"
-    )
-
-
 def detail(session: Session, objection: DataObjection, today: date) -> ObjectionDetail:
     """Return an objection with its history."""
     events = [
@@ -91,7 +79,7 @@ def get_objection(
     departments = [objection.provider.code]
     if objection.raiser_department is not None:
         departments.append(objection.raiser_department.code)
-    _require_read(principal, authz, *departments)
+    require_read(principal, authz, OBJECT, "objections", *departments)
     return detail(session, objection, today or china_today())
 
 
@@ -113,17 +101,14 @@ def list_objections(
     A province admin or auditor sees every department's unless ``department`` is given.
     """
     today = today or china_today()
-    code = department or (None if _is_global(principal) else principal.department)
-    dept_id = None
-    if code is not None:
-        _require_read(principal, authz, code)
-        dept = repo.department_by_code(session, code)
-        if dept is None:
-            raise InvalidInput(
-                f"no department {code}",
-                errors=[{"field": "department", "message": f"no department {code}"}],
-            )
-        dept_id = dept.id
+    dept_id = listing_department_id(
+        session,
+        principal=principal,
+        authz=authz,
+        department=department,
+        obj=OBJECT,
+        what="objections",
+    )
     f = repo.ObjectionFilter(
         provider_id=dept_id if role == "provider" else None,
         raiser_department_id=dept_id if role == "raiser" else None,
