@@ -1,4 +1,4 @@
-"""``datarun grants sweep``: record expiries and lapses, escalate overdue requests."""
+"""``datarun grants sweep`` (expiries, lapses, escalations) and ``resync`` (policy repair)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,13 @@ import typer
 
 from exchange.core.db import make_engine, make_sessionmaker, session_scope
 from exchange.core.settings import get_settings
+from exchange.grants.policy import full_resync
 from exchange.grants.service import china_today
 from exchange.grants.sweep import sweep
 
-app = typer.Typer(no_args_is_help=True, help="Grants (共享权限): the lifecycle sweep.")
+app = typer.Typer(
+    no_args_is_help=True, help="Grants (共享权限): the lifecycle sweep, policy repair."
+)
 
 
 @app.command("sweep")
@@ -41,3 +44,15 @@ def sweep_command(
     ):
         if ids:
             typer.echo(f"  {label}: {', '.join(str(i) for i in ids)}")
+
+
+@app.command("resync")
+def resync_command() -> None:
+    """Rebuild the stored casbin rules from the grants (after bulk SQL or a restore)."""
+    engine = make_engine(get_settings().effective_database_url)
+    try:
+        with session_scope(make_sessionmaker(engine)) as session:
+            version = full_resync(session)
+    finally:
+        engine.dispose()
+    typer.echo(f"policy rules rebuilt from the grants; policy version {version}")

@@ -9,12 +9,14 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from exchange.cli import app as cli
 from exchange.core.settings import get_settings
 from exchange.demo.seed import SeedResult
+from exchange.grants.models import CasbinRule
 from exchange.grants.sweep import sweep
 from exchange.grants.workdays import working_days_between
 from exchange.supply.checks import HubSupplyChecks
@@ -146,3 +148,22 @@ def test_datarun_grants_sweep(
     assert "0 expired" in result.output
     bad = runner.invoke(cli, ["grants", "sweep", "--today", "tomorrow"])
     assert bad.exit_code != 0
+
+
+def test_datarun_grants_resync_repairs_the_stored_rules(
+    client: TestClient,
+    app: FastAPI,
+    db: Session,
+    demo_province: SeedResult,
+    cli_env: None,
+) -> None:
+    approved(client, app)
+    stored = db.scalar(select(func.count()).select_from(CasbinRule))
+    assert stored, "an approved grant writes casbin rules"
+    db.execute(delete(CasbinRule))  # a careless bulk SQL change, or a partial restore
+    db.commit()
+    result = CliRunner().invoke(cli, ["grants", "resync"])
+    assert result.exit_code == 0, result.output
+    assert "policy version" in result.output
+    db.expire_all()
+    assert db.scalar(select(func.count()).select_from(CasbinRule)) == stored
