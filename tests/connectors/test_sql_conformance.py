@@ -13,7 +13,6 @@ import uuid
 from pathlib import Path
 from typing import ClassVar
 
-import pytest
 from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
@@ -22,18 +21,9 @@ from connectors.adapters.sql import SqlConfig
 from connectors.base import ConnectorConfig
 from connectors.testing.sample import SAMPLE_COLUMNS
 from connectors.testing.sql import SqlConformance, SqlSample
+from tests.fixtures.servers import server_url
 
-IN_CI = os.environ.get("CI", "").lower() == "true"
 GARBAGE_TABLE = "people_garbage"
-
-
-def _server_url(variable: str) -> str:
-    url = os.environ.get(variable, "")
-    if not url:
-        if IN_CI:
-            pytest.fail(f"CI=true but {variable} is not set")
-        pytest.skip(f"{variable} not set")
-    return url
 
 
 def _run_schema(prefix: str) -> str:
@@ -86,7 +76,7 @@ class TestPostgresConformance(SqlConformance):
     """PostgreSQL through psycopg 3, in a schema of this run's own."""
 
     def admin_url(self, workdir: Path) -> str:
-        return _server_url("DATARUN_TEST_POSTGRES_URL")
+        return server_url("DATARUN_TEST_POSTGRES_URL")
 
     def sample_schema(self) -> str:
         return _run_schema("conformance")
@@ -107,7 +97,7 @@ class TestMariadbConformance(SqlConformance):
     """MariaDB (or MySQL) through PyMySQL, in a database of this run's own."""
 
     def admin_url(self, workdir: Path) -> str:
-        return _server_url("DATARUN_TEST_MYSQL_URL")
+        return server_url("DATARUN_TEST_MYSQL_URL")
 
     def sample_schema(self) -> str:
         return _run_schema("conformance")

@@ -22,22 +22,13 @@ from exchange.demo.sources import cast
 from exchange.demo.sources.bindings import binding_body, load_bindings
 from exchange.demo.sources.generate import Sources, ensure_sources
 from exchange.demo.sources.store import read_marker
+from tests.fixtures.servers import server_url
 
-IN_CI = os.environ.get("CI", "").lower() == "true"
 PEOPLE = 80
 
 
-def _server_url(variable: str) -> str:
-    url = os.environ.get(variable, "")
-    if not url:
-        if IN_CI:
-            pytest.fail(f"CI=true but {variable} is not set")
-        pytest.skip(f"{variable} not set")
-    return url
-
-
 def _own_database(variable: str, create: str, drop: str) -> Iterator[str]:
-    admin_url = make_url(_server_url(variable))
+    admin_url = make_url(server_url(variable))
     name = f"demo_src_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:

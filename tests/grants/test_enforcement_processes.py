@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from exchange.core.db import utcnow
 from exchange.demo.seed import SeedResult
 from exchange.grants.watcher import RedisWatcher
+from tests.fixtures.servers import server_url
 from tests.grants.enforcement_support import (
     ID_CARD,
     TRANSFER,
@@ -32,8 +33,6 @@ from tests.grants.enforcement_support import (
     change_grant,
 )
 
-REDIS_URL = os.environ.get("DATARUN_TEST_REDIS_URL", "")
-IN_CI = os.environ.get("CI", "").lower() == "true"
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -90,11 +89,7 @@ class Probe:
 
 @pytest.fixture
 def redis_url() -> str:
-    if not REDIS_URL:
-        if IN_CI:
-            pytest.fail("CI=true but DATARUN_TEST_REDIS_URL is not set")
-        pytest.skip("DATARUN_TEST_REDIS_URL not set")
-    return REDIS_URL
+    return server_url("DATARUN_TEST_REDIS_URL")
 
 
 @pytest.fixture
