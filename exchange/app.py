@@ -23,6 +23,7 @@ from exchange.health.router import router as health_router
 from exchange.identity.authz import Authorizer
 from exchange.identity.keys import KeyRing
 from exchange.identity.router import router as identity_router
+from exchange.identity.token_cache import VerifiedTokens
 from exchange.objections.router import router as objections_router
 from exchange.records.audited import audit_oversized_body
 from exchange.records.router import router as records_router
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
     app.state.keyring = KeyRing(app.state.sessionmaker, settings)
     app.state.authorizer = Authorizer(app.state.sessionmaker)
+    app.state.verified_tokens = VerifiedTokens(app.state.keyring)
     # casbin over the approved grants: app.state.grant_policy.decide(...) (exchange/grants).
     app.state.grant_policy = GrantPolicy(app.state.engine, settings)
     # Live connectors, one per enabled binding: await app.state.connector_pool.get(code).

@@ -18,6 +18,7 @@ from exchange.identity.models import System, User
 from exchange.identity.principal import GLOBAL_ROLES, Principal
 
 _HERE = Path(__file__).parent
+_MAX_ANSWERS = 65_536
 MODEL_TEXT = (_HERE / "rbac_model.conf").read_text(encoding="utf-8")
 POLICY_ROWS = [
     [cell.strip() for cell in row[1:]]
@@ -60,12 +61,19 @@ class Authorizer:
         self._max_age = max_age_seconds
         self._lock = threading.Lock()
         self._enforcer: casbin.Enforcer | None = None
+        # Answers of the current enforcer: its inputs (role assignments, the static policy)
+        # never change, so they hold until the next reload swaps both out together.
+        self._memo: tuple[casbin.Enforcer | None, dict[tuple[str, str, str, str], bool]] = (
+            None,
+            {},
+        )
         self._loaded_at = 0.0
 
     def reload(self) -> None:
         """Rebuild the enforcer from the principal registry."""
         with self._factory() as session:
             enforcer = build_enforcer(grouping_rows(session))
+        self._memo = (enforcer, {})
         self._enforcer, self._loaded_at = enforcer, time.monotonic()
 
     def _current(self) -> casbin.Enforcer:
@@ -82,9 +90,18 @@ class Authorizer:
         self, principal: Principal, *, obj: str, act: str, domain: str | None = None
     ) -> bool:
         """Return whether ``principal`` may ``act`` on ``obj`` in ``domain`` (default: its own)."""
-        return bool(
-            self._current().enforce(principal.subject, domain or principal.department, obj, act)
-        )
+        enforcer = self._current()
+        # One read of the pair, so an answer is never taken from another enforcer's memo.
+        remembered, answers = self._memo
+        if remembered is not enforcer:
+            answers = {}
+        key = (principal.subject, domain or principal.department, obj, act)
+        found = answers.get(key)
+        if found is None:
+            found = bool(enforcer.enforce(*key))
+            if len(answers) < _MAX_ANSWERS:
+                answers[key] = found
+        return found
 
     def require(
         self, principal: Principal, *, obj: str, act: str, domain: str | None = None

@@ -12,19 +12,22 @@ from exchange.identity.authz import Authorizer
 from exchange.identity.principal import Principal
 from exchange.identity.tokens import verify_access_token
 
-_bearer = HTTPBearer(auto_error=False, description="access token from /oauth/token")
+bearer = HTTPBearer(auto_error=False, description="access token from /oauth/token")
 
 
 def current_principal(
     request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
-    """Verify the bearer token and return the caller."""
+    """Verify the bearer token (or recall it, verified moments ago) and return the caller."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("a bearer access token is required", error="invalid_request")
-    principal = verify_access_token(
-        request.app.state.keyring, request.app.state.settings, credentials.credentials
-    )
+    state = request.app.state
+    token = credentials.credentials
+    principal = state.verified_tokens.get(token)
+    if principal is None:
+        principal = verify_access_token(state.keyring, state.settings, token)
+        state.verified_tokens.put(token, principal)
     request.state.principal = principal
     return principal
 

@@ -59,7 +59,7 @@ def _hub(request: Request) -> service.Hub:
     if catalogue is None:  # made on first use: app.py only includes the router
         ttl = state.settings.records_catalogue_ttl_seconds
         catalogue = state.records_catalogue = CatalogueCache(state.sessionmaker, ttl=ttl)
-        state.records_callers = CallerCheck(state.authorizer, ttl=ttl)
+        state.records_callers = CallerCheck(state.authorizer)
         state.records_decisions = GrantDecisions(state.grant_policy)
     return service.Hub(
         settings=state.settings,
