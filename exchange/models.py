@@ -3,6 +3,15 @@
 from catalogs.departments.models import Department
 from catalogs.onethings.models import Material, OneThing, ServiceItem
 from catalogs.resources.models import Resource, ResourceItem, ResourceVersion
+from exchange.applications.models import (
+    Application,
+    ApplicationConflict,
+    ApplicationEvent,
+    ApplicationFile,
+    ApplicationMaterial,
+    ApplicationPart,
+    IdempotencyRecord,
+)
 from exchange.audit.models import AuditCheckpoint, AuditEntry, AuditHead, AuditKey
 from exchange.bindings.models import ConnectorBinding, ConnectorCheck
 from exchange.grants.models import CasbinRule, Grant, GrantEvent, PolicyChange, PolicyState
@@ -11,6 +20,12 @@ from exchange.objections.models import DataObjection, ObjectionEvent
 from exchange.tracker.models import TrackerRead
 
 __all__ = [
+    "Application",
+    "ApplicationConflict",
+    "ApplicationEvent",
+    "ApplicationFile",
+    "ApplicationMaterial",
+    "ApplicationPart",
     "AuditCheckpoint",
     "AuditEntry",
     "AuditHead",
@@ -22,6 +37,7 @@ __all__ = [
     "Department",
     "Grant",
     "GrantEvent",
+    "IdempotencyRecord",
     "Material",
     "ObjectionEvent",
     "OneThing",

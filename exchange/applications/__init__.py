@@ -1,0 +1,1 @@
+"""Applications (办件) for one-things: submission, fan-out pulls, case file, back office."""
