@@ -3,12 +3,16 @@
 The pool wraps every adapter in ``ResilientConnector`` so that no adapter has to get these
 right on its own. Order of the guards for one call::
 
-    concurrency limit (full → "overloaded" at once)
+    concurrency limit of the binding, then the one its provider department's bindings share
+    (full → "overloaded" at once, with a Retry-After hint)
       └ deadline (asyncio.timeout: covers waiting for a slot, every attempt and every backoff)
           └ retries (tenacity: transient SourceUnavailable only, jittered exponential backoff,
             Retry-After honoured, never sleeping past the deadline)
               └ circuit breaker, per attempt (open → "circuit_open" without touching the source)
                   └ the adapter
+
+An optional ``ResilienceObserver`` (the hub's metrics) is told how long each call took and
+how it ended, and every change of the breaker's state.
 
 Retries: tenacity (maintained, asyncio-native) rather than stamina: stamina wraps tenacity
 but its ``timeout`` stops only *after* a sleep has overrun it, whereas here the wait is known
@@ -30,9 +34,9 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, Literal, Protocol, TypeVar
 
 import tenacity
 from pydantic import BaseModel, ConfigDict, Field
@@ -56,6 +60,8 @@ BreakerState = Literal["closed", "open", "half_open"]
 # an attempt with almost no time left would only turn the real error into a timeout.
 _MIN_ATTEMPT_SHARE = 0.1
 _NOT_RETRIED = frozenset({"circuit_open", "overloaded"})
+# What a caller refused for overload is told to wait before trying again (Retry-After).
+OVERLOADED_RETRY_AFTER = 1.0
 
 
 class ResiliencePolicy(BaseModel):
@@ -83,7 +89,12 @@ class CircuitBreaker:
     """Opens after N consecutive failures, lets one probe through after a cool-down."""
 
     def __init__(
-        self, *, failures: int, cooldown: float, clock: Callable[[], float] = time.monotonic
+        self,
+        *,
+        failures: int,
+        cooldown: float,
+        clock: Callable[[], float] = time.monotonic,
+        on_change: Callable[[BreakerState, bool], None] | None = None,
     ) -> None:
         self.threshold = failures
         self.cooldown = cooldown
@@ -94,6 +105,9 @@ class CircuitBreaker:
         self.consecutive_failures = 0
         self.times_opened = 0
         self.short_circuited = 0
+        # Told (state, just_opened) whenever the state it last reported changed (metrics).
+        self.on_change = on_change
+        self._reported: BreakerState = "closed"
 
     def state(self) -> BreakerState:
         """Return "closed", "open" or "half_open" (cool-down over, a probe may go)."""
@@ -114,6 +128,7 @@ class CircuitBreaker:
             return _Permit(probe=False)
         if state == "half_open" and not self._probing:
             self._probing = True
+            self.report()
             return _Permit(probe=True)
         self.short_circuited += 1
         return None
@@ -124,6 +139,7 @@ class CircuitBreaker:
             # A call started before the breaker opened must not close it: only a probe can.
             self._open = self._probing = False
             self.consecutive_failures = 0
+            self.report()
 
     def failed(self, permit: _Permit) -> None:
         """Record a failed call; open (again) at the threshold or when the probe fails."""
@@ -132,11 +148,22 @@ class CircuitBreaker:
             self._open, self._probing = True, False
             self._opened_at = self._clock()
             self.times_opened += 1
+            self.report(opened=True)
 
     def released(self, permit: _Permit) -> None:
         """Forget a call that neither succeeded nor failed (cancelled by its caller)."""
         if permit.probe:
             self._probing = False
+            self.report()
+
+    def report(self, *, opened: bool = False) -> None:
+        """Tell ``on_change`` the state if it changed (or it just opened); cheap otherwise."""
+        if self.on_change is None:
+            return
+        state = self.state()
+        if state != self._reported or opened:
+            self._reported = state
+            self.on_change(state, opened)
 
 
 class ConcurrencyLimit:
@@ -158,6 +185,7 @@ class ConcurrencyLimit:
             raise SourceUnavailable(
                 "overloaded",
                 f"{label}: {self.limit} calls already in flight and {self.waiting} waiting",
+                retry_after=OVERLOADED_RETRY_AFTER,
             )
         self._admitted += 1
         try:
@@ -188,6 +216,20 @@ class ResilienceStats:
     timeouts: int
 
 
+class ResilienceObserver(Protocol):
+    """What the hub learns from the resilience layer (its metrics); every call must be cheap."""
+
+    def call_finished(
+        self, connector: ResilientConnector, operation: str, outcome: str, seconds: float
+    ) -> None:
+        """One guarded call ended: ``outcome`` is "ok" or the ``SourceUnavailable`` reason."""
+
+    def breaker_changed(
+        self, connector: ResilientConnector, state: BreakerState, opened: bool
+    ) -> None:
+        """The connector's breaker is now in ``state`` (``opened``: it has just opened)."""
+
+
 def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, SourceUnavailable) and exc.transient and exc.reason not in _NOT_RETRIED
 
@@ -204,14 +246,23 @@ class ResilientConnector(Connector):
         policy: ResiliencePolicy | None = None,
         *,
         clock: Callable[[], float] = time.monotonic,
+        provider: str | None = None,
+        provider_limit: ConcurrencyLimit | None = None,
+        observer: ResilienceObserver | None = None,
     ) -> None:
         super().__init__(inner.binding, max_rows=inner.max_rows)
         self.inner = inner
         self.policy = policy or ResiliencePolicy()
+        # The provider department, and the limit its connectors share (several bindings of
+        # one department reach the same systems): both optional, set by the hub's pool.
+        self.provider = provider
+        self.provider_limit = provider_limit
+        self.observer = observer
         self.breaker = CircuitBreaker(
             failures=self.policy.breaker_failures,
             cooldown=self.policy.breaker_cooldown_seconds,
             clock=clock,
+            on_change=self._breaker_changed if observer is not None else None,
         )
         self.limit = ConcurrencyLimit(
             limit=self.policy.max_concurrency, waiting=self.policy.max_waiting
@@ -224,17 +275,17 @@ class ResilientConnector(Connector):
 
     async def lookup(self, keys: Sequence[str], items: Sequence[str]) -> LookupResult:
         """Look up through the guards."""
-        return await self._run(lambda: self.inner.lookup(keys, items))
+        return await self._observed("lookup", lambda: self.inner.lookup(keys, items))
 
     async def describe(self) -> list[SourceColumn]:
         """Describe through the guards."""
-        return await self._run(self.inner.describe)
+        return await self._observed("describe", self.inner.describe)
 
     async def check(self) -> Health:
         """Check through the guards; an unavailable source is reported, not raised."""
         started = time.perf_counter()
         try:
-            return await self._run(self.inner.check)
+            return await self._observed("check", self.inner.check)
         except SourceUnavailable as exc:
             elapsed_ms = (time.perf_counter() - started) * 1000
             return Health(ok=False, latency_ms=elapsed_ms, detail=f"{exc.reason}: {exc}")
@@ -263,12 +314,44 @@ class ResilientConnector(Connector):
             timeouts=self.timeouts,
         )
 
+    def report_state(self) -> None:
+        """Tell the observer the breaker's state now (an open breaker's cool-down may be over)."""
+        self.breaker.report()
+
+    def _breaker_changed(self, state: BreakerState, opened: bool) -> None:
+        if self.observer is not None:
+            self.observer.breaker_changed(self, state, opened)
+
+    async def _observed(self, operation: str, call: Callable[[], Awaitable[T]]) -> T:
+        if self.observer is None:
+            return await self._run(call)
+        started = time.perf_counter()
+        outcome = "ok"
+        try:
+            return await self._run(call)
+        except SourceUnavailable as exc:
+            outcome = exc.reason
+            raise
+        except ConnectorError:
+            outcome = "binding_invalid"
+            raise
+        except asyncio.CancelledError:
+            outcome = "cancelled"
+            raise
+        finally:
+            self.observer.call_finished(self, operation, outcome, time.perf_counter() - started)
+
+    def _provider_slot(self) -> AbstractAsyncContextManager[None]:
+        if self.provider_limit is None:
+            return nullcontext()
+        return self.provider_limit.slot(f"provider {self.provider}")
+
     async def _run(self, call: Callable[[], Awaitable[T]]) -> T:
         self.calls += 1
         deadline_s = self.policy.deadline_seconds
         try:
             async with asyncio.timeout(deadline_s) as deadline:
-                async with self.limit.slot(self._label):
+                async with self.limit.slot(self._label), self._provider_slot():
                     retrying = tenacity.AsyncRetrying(
                         retry=tenacity.retry_if_exception(_retryable),
                         wait=self._wait,
@@ -355,9 +438,16 @@ class ResilientConnector(Connector):
 
 
 def wrap(
-    inner: Connector, policy: ResiliencePolicy | dict[str, Any] | None = None
+    inner: Connector,
+    policy: ResiliencePolicy | dict[str, Any] | None = None,
+    *,
+    provider: str | None = None,
+    provider_limit: ConcurrencyLimit | None = None,
+    observer: ResilienceObserver | None = None,
 ) -> ResilientConnector:
     """Wrap ``inner`` with a policy (a model, a binding's ``resilience`` dict, or defaults)."""
     if isinstance(policy, dict):
         policy = ResiliencePolicy.model_validate(policy)
-    return ResilientConnector(inner, policy)
+    return ResilientConnector(
+        inner, policy, provider=provider, provider_limit=provider_limit, observer=observer
+    )

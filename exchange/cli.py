@@ -23,11 +23,17 @@ def migrate() -> None:
 def serve(
     host: str = typer.Option("127.0.0.1", help="address to bind"),
     port: int = typer.Option(8000, help="port to bind"),
+    workers: int = typer.Option(1, min=1, max=64, help="hub processes (uvicorn workers)"),
 ) -> None:
-    """Run the hub with uvicorn."""
-    import uvicorn
+    """Run the hub with uvicorn (N worker processes on the configured database)."""
+    from exchange.observability.serve import run
 
-    uvicorn.run("exchange.app:create_app", factory=True, host=host, port=port)
+    settings = get_settings()
+    typer.echo(
+        f"serving the hub on http://{host}:{port} with {workers} worker(s), "
+        f"database {settings.effective_database_url.split('@')[-1]}"
+    )
+    run(settings, host=host, port=port, workers=workers)
 
 
 def _register_subcommands() -> None:
@@ -38,6 +44,7 @@ def _register_subcommands() -> None:
     from exchange.grants.cli import app as grants_app
     from exchange.identity.cli import app as identity_app
     from exchange.objections.cli import app as objections_app
+    from exchange.supervision.cli import app as supervision_app
 
     app.add_typer(identity_app)
     app.add_typer(catalog_app, name="catalog")
@@ -46,6 +53,7 @@ def _register_subcommands() -> None:
     app.add_typer(bindings_app, name="bindings")
     app.add_typer(grants_app, name="grants")
     app.add_typer(objections_app, name="objections")
+    app.add_typer(supervision_app, name="supervision")
 
 
 _register_subcommands()

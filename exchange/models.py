@@ -14,6 +14,7 @@ from exchange.applications.models import (
 )
 from exchange.audit.models import AuditCheckpoint, AuditEntry, AuditHead, AuditKey
 from exchange.bindings.models import ConnectorBinding, ConnectorCheck
+from exchange.console.models import ConsoleSession
 from exchange.grants.models import CasbinRule, Grant, GrantEvent, PolicyChange, PolicyState
 from exchange.identity.models import SigningKey, System, UsedAssertion, User
 from exchange.objections.models import DataObjection, ObjectionEvent
@@ -33,6 +34,7 @@ __all__ = [
     "CasbinRule",
     "ConnectorBinding",
     "ConnectorCheck",
+    "ConsoleSession",
     "DataObjection",
     "Department",
     "Grant",

@@ -249,18 +249,20 @@ class DuckDbConnector(ThreadedConnector):
                 "autoload_known_extensions": False,
                 "threads": config.threads,
             }
-            if config.format == "duckdb":
-                database = duckdb.connect(config.path, read_only=True, config=settings)
-            else:
-                database = duckdb.connect(":memory:", config=settings)
-            try:
-                allowed = config.directory().rstrip("/") + "/"
-                database.execute(f"SET allowed_directories = [{_literal(allowed)}]")
-                database.execute("SET enable_external_access = false")
-                database.execute("SET lock_configuration = true")
-            except Exception:
-                database.close()
-                raise
+            with _SANDBOXING:  # connectors of one file share its instance (see _sandboxed)
+                if config.format == "duckdb":
+                    database = duckdb.connect(config.path, read_only=True, config=settings)
+                else:
+                    database = duckdb.connect(":memory:", config=settings)
+                try:
+                    allowed = config.directory().rstrip("/") + "/"
+                    if not _sandboxed(database, allowed):
+                        database.execute(f"SET allowed_directories = [{_literal(allowed)}]")
+                        database.execute("SET enable_external_access = false")
+                        database.execute("SET lock_configuration = true")
+                except Exception:
+                    database.close()
+                    raise
             self._database = database
             return database
 
@@ -276,3 +278,27 @@ class DuckDbConnector(ThreadedConnector):
         if isinstance(exc, duckdb.ConversionException):
             return SourceUnavailable("bad_response", message, transient=False)
         return SourceUnavailable("error", message, transient=False)
+
+
+_SANDBOXING = threading.Lock()
+
+
+def _sandboxed(database: duckdb.DuckDBPyConnection, allowed: str) -> bool:
+    """Tell whether the database is already sandboxed to ``allowed`` and locked.
+
+    DuckDB keeps one instance per database file in a process: a second connector of the
+    same file (two resources bound to one DuckDB file) gets the instance the first one
+    sandboxed and locked, whose settings can no longer be set. That is only accepted if
+    they are the very ones this connector would set.
+    """
+    row = database.execute(
+        "SELECT current_setting('lock_configuration'), current_setting('allowed_directories'),"
+        " current_setting('enable_external_access')"
+    ).fetchone()
+    if row is None or not row[0]:
+        return False
+    if row[2] or allowed not in list(row[1] or []):
+        raise duckdb.InvalidInputException(
+            "the database file is already open in this process with another sandbox"
+        )
+    return True

@@ -51,6 +51,9 @@ class Application(Base):
     __table_args__ = (
         Index("ix_applications_one_thing_code_status", "one_thing_code", "status"),
         Index("ix_applications_window_department_created_at", "window_department", "created_at"),
+        # Never reuse an id (hence a number) on SQLite: a submission whose access-log entry
+        # cannot be written is deleted, while its pulls' entries keep naming its number.
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

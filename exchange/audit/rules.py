@@ -137,6 +137,33 @@ def chain_hash(previous: str, entry: str) -> str:
     return hashlib.sha256(bytes.fromhex(previous + entry)).hexdigest()
 
 
+def run_verifies(
+    previous: str, count: int, forms: bytes, entries: str, pairs: str, chains: str
+) -> bool:
+    """Whether ``count`` consecutive entries all hash and link, from their concatenations.
+
+    ``forms``: their canonical forms joined by newlines (a canonical form never holds a raw
+    newline); ``entries``, ``chains``: their stored hashes concatenated; ``pairs``: each
+    entry's ``entry_hash`` then ``chain_hash``, concatenated; ``previous``: the stored chain
+    hash before the first. Both comparisons are of exact hex text, as ``entry_hash`` and
+    ``chain_hash`` would compare them one by one. False means "look closer", row by row.
+    """
+    split = forms.split(b"\n")
+    if len(split) != count or len(entries) != 64 * count or len(chains) != 64 * count:
+        return False
+    sha256 = hashlib.sha256
+    if b"".join([sha256(form).digest() for form in split]).hex() != entries:
+        return False
+    try:  # previous chain ‖ entry hash, entry by entry: C0 E1 | C1 E2 | C2 E3 ...
+        linked = memoryview(bytes.fromhex(previous + pairs))
+    except ValueError:
+        return False
+    if len(linked) != 32 + 64 * count:
+        return False
+    links = [sha256(linked[i : i + 64]).digest() for i in range(0, 64 * count, 64)]
+    return b"".join(links).hex() == chains
+
+
 def checkpoint_statement(
     *, size: int, chain_head: str, at: datetime, previous: str | None, key_id: str
 ) -> dict[str, Any]:

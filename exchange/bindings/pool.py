@@ -2,7 +2,11 @@
 
 The record-pull path asks ``await pool.get(resource_code)`` and calls ``lookup`` on what it
 gets: the adapter wrapped in the resilience layer (deadline, retries, circuit breaker,
-concurrency limit), so the breaker's memory lasts as long as the binding does.
+concurrency limit), so the breaker's memory lasts as long as the binding does. The
+connectors of one provider department also share one concurrency limit
+(``provider_max_concurrency`` in flight, ``provider_max_waiting`` queued, then 503 at once),
+so a department with several bindings is never sent more than that many calls at a time
+by this process; and they report their latencies and breaker states to the hub's metrics.
 
 A cached connector is trusted for ``refresh_seconds``; after that the next ``get`` re-reads
 the binding (off the loop) and rebuilds the connector if its fingerprint changed, so an edit
@@ -27,12 +31,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from connectors import registry
 from connectors.base import Connector
-from connectors.resilience import wrap
+from connectors.resilience import ConcurrencyLimit, ResilienceObserver, wrap
 from exchange.bindings import repository
 from exchange.bindings.errors import NotBound
 from exchange.bindings.models import ConnectorBinding
 from exchange.bindings.validation import connector_binding
 from exchange.core.settings import Settings
+from exchange.observability.connectors import connector_metrics
 
 log = logging.getLogger("datarun.bindings.pool")
 
@@ -68,6 +73,7 @@ class ConnectorPool:
         refresh_seconds: float = 5.0,
         grace_seconds: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
+        observer: ResilienceObserver | None = connector_metrics,
     ) -> None:
         self._factory = factory
         self._settings = settings
@@ -78,6 +84,8 @@ class ConnectorPool:
         self._entries: dict[str, _Entry] = {}
         self._retired: set[Connector] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._observer = observer
+        self._provider_limits: dict[str, ConcurrencyLimit] = {}
 
     async def get(self, resource_code: str) -> Connector:
         """Return the live connector of the resource; raise ``NotBound`` if none is enabled."""
@@ -113,6 +121,17 @@ class ConnectorPool:
             if entry is not None:
                 entry.checked_at = float("-inf")
 
+    def provider_limit(self, provider: str) -> ConcurrencyLimit:
+        """Return the concurrency limit the connectors of ``provider`` share (made on first use)."""
+        with self._lock:
+            limit = self._provider_limits.get(provider)
+            if limit is None:
+                limit = self._provider_limits[provider] = ConcurrencyLimit(
+                    limit=self._settings.provider_max_concurrency,
+                    waiting=self._settings.provider_max_waiting,
+                )
+            return limit
+
     def cached(self) -> dict[str, Connector]:
         """Return the connectors built so far, by resource code (for metrics and tests)."""
         with self._lock:
@@ -144,9 +163,16 @@ class ConnectorPool:
             binding = connector_binding(row, self._settings)
             policy: dict[str, Any] | None = dict(row.resilience) or None
             max_rows = self._settings.connector_max_rows
+            provider = row.resource.provider.code
 
             def build() -> Connector:
-                return wrap(registry.build(binding, max_rows=max_rows), policy)
+                return wrap(
+                    registry.build(binding, max_rows=max_rows),
+                    policy,
+                    provider=provider,
+                    provider_limit=self.provider_limit(provider),
+                    observer=self._observer,
+                )
 
             return fingerprint(row), build
 

@@ -1,9 +1,15 @@
-"""Logging with the request id on every line written while a request is served."""
+"""Logging with the request id on every line written while a request is served.
+
+``log_format`` "text" (default) writes readable lines; "json" writes one JSON object a
+line for a log collector (``exchange/observability/jsonlog.py``). Both are redacted.
+"""
 
 from __future__ import annotations
 
 import logging
 from contextvars import ContextVar
+
+from exchange.observability.jsonlog import JsonFormatter, RedactingFormatter
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 
@@ -19,16 +25,23 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-def configure_logging(level: int | str = logging.INFO) -> None:
-    """Install the request-id filter and format on the root handler (once)."""
+def _formatter(log_format: str) -> logging.Formatter:
+    return JsonFormatter() if log_format == "json" else RedactingFormatter(LOG_FORMAT)
+
+
+def configure_logging(level: int | str = logging.INFO, log_format: str = "text") -> None:
+    """Install the request-id filter and the format on the root handler (once; the format
+    and level follow the latest call)."""
     root = logging.getLogger()
     root.setLevel(level)
     # httpx logs every request URL at INFO; a GET-style department API carries keys
     # (ID numbers) in its query string, and personal data belongs only in the access log.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    if any(isinstance(f, RequestIdFilter) for h in root.handlers for f in h.filters):
-        return
+    for handler in root.handlers:
+        if any(isinstance(f, RequestIdFilter) for f in handler.filters):
+            handler.setFormatter(_formatter(log_format))
+            return
     handler = logging.StreamHandler()
     handler.addFilter(RequestIdFilter())
-    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    handler.setFormatter(_formatter(log_format))
     root.addHandler(handler)

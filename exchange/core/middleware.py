@@ -1,10 +1,11 @@
-"""ASGI middleware: request ids and a hard cap on request body size."""
+"""ASGI middleware: request ids (with the one log line per request) and a cap on body size."""
 
 from __future__ import annotations
 
 import json
 import logging
 import re
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -18,32 +19,71 @@ log = logging.getLogger("datarun.request")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
-class RequestIdMiddleware:
-    """Give every request an id (or keep a well-formed incoming one) and echo it back."""
+# Told (method, route template, status, seconds) when a request ends: the hub's metrics.
+ResponseObserver = Callable[[str, str, int, float], None]
+UNMATCHED = "<unmatched>"
 
-    def __init__(self, app: ASGIApp) -> None:
+
+def route_template(scope: Scope) -> str:
+    """Return the template of the route that served ``scope`` (never the path: no keys)."""
+    route = scope.get("route")
+    template = getattr(route, "path_format", None) or getattr(route, "path", None)
+    return template if isinstance(template, str) else UNMATCHED
+
+
+class RequestIdMiddleware:
+    """Give every request an id (or keep a well-formed incoming one) and echo it back.
+
+    When the answer is sent it logs one line (method, route template, status, duration:
+    never the path, the query string or a body, which may hold keys) and tells ``observe``
+    (the metrics) the same.
+    """
+
+    def __init__(self, app: ASGIApp, observe: ResponseObserver | None = None) -> None:
         self.app = app
+        self.observe = observe
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        started = time.perf_counter()
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
         request_id = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         token = request_id_var.set(request_id)
+        status = 500  # unless a response starts
 
         async def send_with_id(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
                 message["headers"] = headers
-                log.info("%s %s -> %s", scope["method"], scope["path"], message["status"])
+                status = message["status"]
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            elapsed = time.perf_counter() - started
+            route = route_template(scope)
+            method = scope["method"]
+            log.info(
+                "%s %s -> %s in %.1f ms",
+                method,
+                route,
+                status,
+                elapsed * 1000,
+                extra={
+                    "method": method,
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 3),
+                },
+            )
+            if self.observe is not None:
+                self.observe(method, route, status, elapsed)
             request_id_var.reset(token)
 
 

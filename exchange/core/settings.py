@@ -87,6 +87,54 @@ class Settings(BaseSettings):
     citizen_idp_id_claim: str = Field(default="id_number", min_length=1)  # 18-digit 身份证号
     # Data objections (数据异议): the provider answers within N working days.
     objection_due_working_days: int = Field(default=5, ge=1, le=60)
+    # The console (people's sign-in): lock an account for M minutes after N failed
+    # sign-ins in a row; sessions end after H hours, or after I idle minutes. The session
+    # cookie is Secure outside development unless console_cookie_secure says otherwise.
+    console_lockout_attempts: int = Field(default=5, ge=1, le=100)
+    console_lockout_minutes: int = Field(default=15, ge=1, le=1440)
+    console_session_hours: float = Field(default=8.0, gt=0, le=168)
+    console_session_idle_minutes: int = Field(default=60, ge=1, le=1440)
+    console_cookie_secure: bool | None = None
+    # Applications (办件): files an applicant brings (size, types; stored content-addressed
+    # under application_materials_dir, default data_dir/materials) and how long an
+    # Idempotency-Key may stay in flight before a new request takes it over (a crash).
+    application_file_max_bytes: int = Field(default=700_000, ge=1)
+    application_file_types: list[str] = Field(
+        default=["application/pdf", "image/jpeg", "image/png", "application/ofd"]
+    )
+    application_materials_dir: Path | None = None
+    idempotency_in_flight_seconds: float = Field(default=120.0, gt=0)
+    # Applications: the pulls of a submission run concurrently, each source within its own
+    # deadline, all within the total budget (a request may ask for less, never more).
+    # Unavailable materials are retried on this schedule (seconds after each failed try),
+    # polled every application_retry_poll_seconds by each hub process (0: no poller).
+    application_pull_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
+    application_budget_seconds: float = Field(default=5.0, gt=0, le=120)
+    application_retry_schedule_seconds: list[float] = Field(
+        default=[5, 30, 120, 600, 3600], max_length=20
+    )
+    application_retry_poll_seconds: float = Field(default=5.0, ge=0, le=3600)
+    application_retry_batch: int = Field(default=50, ge=1, le=1000)
+    # Operations (exchange/observability, exchange/limits). Logs: "json" writes one JSON
+    # object a line (request id, route template, status, duration; never bodies, keys or
+    # tokens). GET /metrics: with metrics_token, only "Authorization: Bearer <token>";
+    # without, loopback callers only (never a request a reverse proxy forwarded).
+    log_format: Literal["text", "json"] = "text"
+    metrics_token: SecretStr | None = None
+    # Per-system rate limit (token bucket, by client id): sustained requests a second and
+    # burst; 0 turns it off. Overrides by client id: '{"zj-gat-window": [500, 1000]}'.
+    # "auto": shared through Redis when redis_url is set (every process one budget), else
+    # in this process; while Redis is unreachable each process falls back to its own.
+    rate_limit_per_second: float = Field(default=200.0, ge=0)
+    rate_limit_burst: int = Field(default=1000, ge=1)
+    rate_limit_overrides: dict[str, tuple[float, int]] = Field(default_factory=dict)
+    rate_limit_backend: Literal["auto", "memory", "redis"] = "auto"
+    # Per provider department: connector calls in flight at once over all its bindings, and
+    # how many more may wait (within their deadline) before further ones get 503 at once.
+    provider_max_concurrency: int = Field(default=16, ge=1, le=10_000)
+    provider_max_waiting: int = Field(default=32, ge=0, le=10_000)
+    # Readiness: how long /readyz waits for each check before calling it failed.
+    ready_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
@@ -103,6 +151,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'hub.db').as_posix()}"
+
+    @property
+    def effective_materials_dir(self) -> Path:
+        """Return where applicants' files are kept: the configured dir, else data_dir/materials."""
+        return self.application_materials_dir or self.data_dir / "materials"
 
 
 @lru_cache

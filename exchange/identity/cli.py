@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -109,6 +110,43 @@ def users_list() -> None:
             typer.echo(
                 f"{user.username}\t{user.department.code}\t{roles}\t{user.status}\t{user.display_name}"
             )
+
+
+@users_app.command("set-password")
+def users_set_password(
+    username: str,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="read the password from standard input")
+    ] = False,
+) -> None:
+    """Set a person's console password (argon2id); unlocks them and ends their sessions."""
+    from exchange.console.accounts import set_password
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("new password", hide_input=True, confirmation_prompt=True)
+    with _database() as (_, factory):
+        try:
+            with session_scope(factory) as session:
+                set_password(session, username=username, password=password)
+        except DomainError as exc:
+            _fail(exc.detail, exc.errors)
+    typer.echo(f"password set for {username}")
+
+
+@users_app.command("unlock")
+def users_unlock(username: str) -> None:
+    """Lift a console sign-in lock (after repeated wrong passwords) now."""
+    from exchange.console.accounts import unlock
+
+    with _database() as (_, factory):
+        try:
+            with session_scope(factory) as session:
+                unlock(session, username=username)
+        except DomainError as exc:
+            _fail(exc.detail, exc.errors)
+    typer.echo(f"unlocked {username}")
 
 
 @token_app.command("issue")

@@ -42,6 +42,10 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(255), default=None)
     status: Mapped[str] = mapped_column(String(16), default="active")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Console sign-in: failed attempts in a row, and the lock they lead to (exchange/console).
+    failed_sign_ins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(default=None)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(default=None)
 
     department: Mapped[Department] = relationship(lazy="selectin")
 

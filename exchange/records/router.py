@@ -17,9 +17,6 @@ from fastapi.responses import Response
 from exchange.core.errors import InvalidInput
 from exchange.records import service
 from exchange.records.audited import AuditedDataRoute, AuditedRoute
-from exchange.records.callers import CallerCheck, GrantDecisions
-from exchange.records.cases import case_owner
-from exchange.records.catalogue import CatalogueCache
 from exchange.records.rules import digest_header
 from exchange.records.schemas import LookupRequest, LookupResponse
 
@@ -54,21 +51,7 @@ _BODY = {
 
 
 def _hub(request: Request) -> service.Hub:
-    state = request.app.state
-    catalogue = getattr(state, "records_catalogue", None)
-    if catalogue is None:  # made on first use: app.py only includes the router
-        ttl = state.settings.records_catalogue_ttl_seconds
-        catalogue = state.records_catalogue = CatalogueCache(state.sessionmaker, ttl=ttl)
-        state.records_callers = CallerCheck(state.authorizer)
-        state.records_decisions = GrantDecisions(state.grant_policy)
-    return service.Hub(
-        settings=state.settings,
-        callers=state.records_callers,
-        grant_policy=state.records_decisions,
-        connector_pool=state.connector_pool,
-        catalogue=catalogue,
-        case_owner=case_owner(state),
-    )
+    return service.hub_for(request.app.state)
 
 
 def _respond(answer: service.Answer) -> Response:

@@ -14,6 +14,7 @@ committed before the answer is returned.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import math
@@ -34,7 +35,7 @@ from exchange.grants.rules import not_shared_reason
 from exchange.records import rules
 from exchange.records.audited import AuditTrail
 from exchange.records.callers import CallerCheck, GrantDecisions
-from exchange.records.cases import CaseOwner
+from exchange.records.cases import CaseOwner, case_owner
 from exchange.records.catalogue import CatalogueCache, ResourceView
 from exchange.records.errors import SourceError
 from exchange.records.masking import mask_value, should_mask
@@ -56,6 +57,24 @@ class Hub:
     case_owner: CaseOwner
 
 
+def hub_for(state: Any) -> Hub:
+    """Return what a pull uses of the running hub (``app.state``), made on first use."""
+    catalogue = getattr(state, "records_catalogue", None)
+    if catalogue is None:  # app.py only includes the router
+        ttl = state.settings.records_catalogue_ttl_seconds
+        catalogue = state.records_catalogue = CatalogueCache(state.sessionmaker, ttl=ttl)
+        state.records_callers = CallerCheck(state.authorizer)
+        state.records_decisions = GrantDecisions(state.grant_policy)
+    return Hub(
+        settings=state.settings,
+        callers=state.records_callers,
+        grant_policy=state.records_decisions,
+        connector_pool=state.connector_pool,
+        catalogue=catalogue,
+        case_owner=case_owner(state),
+    )
+
+
 @dataclass(frozen=True)
 class Answer:
     """A pull's answer, already logged: the JSON body and the records' SHA-256."""
@@ -63,6 +82,27 @@ class Answer:
     body: bytes
     records_sha256: str
     seqs: tuple[int, int]  # first and last access-log entry
+
+
+@dataclass(frozen=True)
+class Pulled:
+    """A pull's result as data, already logged (what an in-process caller uses).
+
+    ``records`` are exactly the records of the HTTP answer (``{"key", "values",
+    "provenance"}``), ``records_json`` their canonical bytes and ``records_sha256`` the hash
+    the access-log entries carry.
+    """
+
+    view: ResourceView
+    decision: Decision
+    items: list[str]
+    masked: list[str]
+    records: list[dict[str, Any]]
+    records_json: bytes
+    records_sha256: str
+    missing: list[str]
+    truncated: bool
+    seqs: tuple[int, int]
 
 
 def parse_request(trail: AuditTrail, data: Any, *, max_batch: int) -> LookupRequest:
@@ -113,6 +153,23 @@ def check_resource(view: ResourceView | None, code: str) -> ResourceView:
 
 async def pull(*, hub: Hub, trail: AuditTrail, code: str, ask: LookupRequest) -> Answer:
     """Pull records of ``code`` for ``ask``; every outcome is in the access log first."""
+    return _answer_body(trail, ask, await pull_records(hub=hub, trail=trail, code=code, ask=ask))
+
+
+async def pull_records(
+    *,
+    hub: Hub,
+    trail: AuditTrail,
+    code: str,
+    ask: LookupRequest,
+    timeout: float | None = None,
+) -> Pulled:
+    """Pull records of ``code`` for ``ask`` and return them as data, logged first.
+
+    The same checks, decision, masking and access-log entries as ``pull``; a refusal is
+    raised (the caller logs it with ``trail.refuse``). ``timeout`` bounds the source's
+    lookup (a ``SourceError`` "timeout" past it), on top of the connector's own deadline.
+    """
     principal = trail.principal
     trail.note(
         resource_code=code,
@@ -158,8 +215,8 @@ async def pull(*, hub: Hub, trail: AuditTrail, code: str, ask: LookupRequest) ->
         grant_ids=sorted(set(decision.grant_ids.values())),
     )
     _require_grant(decision, principal.department, code, ask)
-    connector, result = await _lookup(hub, code, ask.keys, decision.allowed_items)
-    return await _answer(trail, view, ask, decision, connector, result)
+    connector, result = await _lookup(hub, code, ask.keys, decision.allowed_items, timeout)
+    return await _logged(trail, view, ask, decision, connector, result)
 
 
 def _require_grant(decision: Decision, department: str, code: str, ask: LookupRequest) -> None:
@@ -179,11 +236,20 @@ def _require_grant(decision: Decision, department: str, code: str, ask: LookupRe
 
 
 async def _lookup(
-    hub: Hub, code: str, keys: Sequence[str], items: Sequence[str]
+    hub: Hub, code: str, keys: Sequence[str], items: Sequence[str], timeout: float | None
 ) -> tuple[Connector, LookupResult]:
     try:
-        connector = await hub.connector_pool.get(code)
-        return connector, await connector.lookup(list(keys), list(items))
+        async with asyncio.timeout(timeout):
+            connector = await hub.connector_pool.get(code)
+            return connector, await connector.lookup(list(keys), list(items))
+    except TimeoutError:
+        if timeout is None:  # not ours: the resilience layer turns its own into SourceError
+            raise
+        raise SourceError(
+            f"the source of {code} did not answer within {timeout:g} s",
+            source_reason="timeout",
+            transient=True,
+        ) from None
     except NotBound:
         raise SourceError(
             f"resource {code} has no enabled connector binding", source_reason="not_bound"
@@ -204,14 +270,14 @@ async def _lookup(
         ) from None
 
 
-async def _answer(
+async def _logged(
     trail: AuditTrail,
     view: ResourceView,
     ask: LookupRequest,
     decision: Decision,
     connector: Connector,
     result: LookupResult,
-) -> Answer:
+) -> Pulled:
     items = list(decision.allowed_items)
     masked = [i for i in items if should_mask(view.items[i].sensitivity, decision.masked[i])]
     kinds = {i: view.items[i].mask_kind for i in masked}
@@ -251,9 +317,26 @@ async def _answer(
         response_hash=digest,
     )
     appended = await trail.append(entries)  # committed, or AuditUnavailable: no data leaves
+    return Pulled(
+        view=view,
+        decision=decision,
+        items=items,
+        masked=masked,
+        records=records,
+        records_json=records_json,
+        records_sha256=digest,
+        missing=[k for k in ask.keys if k not in returned],
+        truncated=result.truncated,
+        seqs=(appended[0].seq, appended[-1].seq),
+    )
+
+
+def _answer_body(trail: AuditTrail, ask: LookupRequest, pulled: Pulled) -> Answer:
+    """Return the HTTP answer of a logged pull: its head, then ``records`` as hashed."""
+    view, decision = pulled.view, pulled.decision
     head = {
         "request_id": trail.request_id,
-        "decision": "partial" if partial else "allowed",
+        "decision": "partial" if decision.denied_items else "allowed",
         "resource": {
             "code": view.code,
             "name": view.name,
@@ -265,15 +348,15 @@ async def _answer(
         },
         "purpose": ask.purpose,
         "case_id": ask.case_id,
-        "items": items,
+        "items": pulled.items,
         "denied_items": list(decision.denied_items),
-        "masked_items": masked,
+        "masked_items": pulled.masked,
         "grants": dict(decision.grant_ids),
         "policy_version": decision.policy_version,
-        "missing": [k for k in ask.keys if k not in returned],
-        "truncated": result.truncated,
-        "records_sha256": digest,
+        "missing": pulled.missing,
+        "truncated": pulled.truncated,
+        "records_sha256": pulled.records_sha256,
     }
     payload = json.dumps(head, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    body = payload[:-1] + b',"records":' + records_json + b"}"
-    return Answer(body, digest, (appended[0].seq, appended[-1].seq))
+    body = payload[:-1] + b',"records":' + pulled.records_json + b"}"
+    return Answer(body, pulled.records_sha256, pulled.seqs)

@@ -49,6 +49,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_applications")),
         sa.UniqueConstraint("number", name=op.f("uq_applications_number")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("applications", schema=None) as batch_op:
         batch_op.create_index(

@@ -5,7 +5,7 @@ def test_healthz_and_readyz(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json()["checks"]["schema"] == "0005"
+    assert ready.json()["checks"]["schema"] == "0006"
 
 
 def test_unknown_route_is_problem_json_with_request_id(client: TestClient) -> None:

@@ -1,0 +1,629 @@
+"""Submitting an application (一窗受理): validate, claim the key, pull everything, keep it.
+
+``submit`` runs in this order: the ``Idempotency-Key`` and the body are checked, the caller
+must be a department system (or an administrator) — the window department is the caller's
+— and every input is validated (one-thing, identifiers' check digits, material keys, 容缺,
+files) before anything is stored. Then the key is claimed (a replay answers the stored
+bytes), the application row is committed to fix its number (the case id of every pull),
+the pulls run (``fanout``), and materials, files, conflicts and the first event are
+written in one transaction. If the access log cannot be written, or anything else fails
+after the claim, the application is deleted and the key released: nothing half-written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.orm import Session, sessionmaker
+
+from exchange.applications import casefile, conflicts, fanout, idempotency, rules
+from exchange.applications import repository as repo
+from exchange.applications.backoffice import record_event
+from exchange.applications.fanout import MaterialSpec, Outcome
+from exchange.applications.files import (
+    IncomingFile,
+    MaterialStore,
+    decode_files,
+    file_problems,
+    status_for,
+)
+from exchange.applications.models import (
+    Application,
+    ApplicationConflict,
+    ApplicationFile,
+    ApplicationMaterial,
+)
+from exchange.applications.schemas import ApplicationSubmit
+from exchange.audit.log import AuditLog
+from exchange.core.db import session_scope, utcnow
+from exchange.core.errors import Forbidden, InvalidInput, PayloadTooLarge
+from exchange.core.settings import Settings
+from exchange.grants.policy import hub_today
+from exchange.identity.principal import Principal
+from exchange.records.audited import AuditTrail
+from exchange.records.service import Hub, hub_for
+
+log = logging.getLogger("datarun.applications")
+
+SUBMITTERS = frozenset({"catalog_admin", "province_admin"})  # people who may act as a window
+_RESERVE_SHARE, _RESERVE_MAX = 0.25, 0.5  # of the budget kept for writing the case file
+
+
+class CaseOwners:
+    """``app.state.case_owner``: the window department of an application number.
+
+    A number's window never changes, so a found owner is remembered; a case id that is not
+    shaped like a number is free text (None) without a query.
+    """
+
+    def __init__(self, factory: sessionmaker[Session], *, size: int = 50_000) -> None:
+        self._factory = factory
+        self._size = size
+        self._known: dict[str, str] = {}
+
+    async def __call__(self, case_id: str) -> str | None:
+        """Return the department that owns ``case_id``, or None for an unknown case."""
+        found = self._known.get(case_id)
+        if found is not None or rules.parse_application_number(case_id) is None:
+            return found
+        owner = await asyncio.to_thread(self._read, case_id)
+        if owner is not None:
+            self.remember(case_id, owner)
+        return owner
+
+    def _read(self, number: str) -> str | None:
+        with self._factory() as session:
+            return repo.window_of(session, number)
+
+    def remember(self, number: str, department: str) -> None:
+        """Note the owner of a number just created here."""
+        if len(self._known) >= self._size:
+            self._known = {}
+        self._known[number] = department
+
+    def forget(self, number: str) -> None:
+        """Forget a number (its application was deleted)."""
+        self._known.pop(number, None)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the application services use of the running hub."""
+
+    settings: Settings
+    factory: sessionmaker[Session]
+    hub: Hub
+    audit: AuditLog
+    store: MaterialStore
+    owners: CaseOwners
+
+
+def context_for(state: Any) -> Context:
+    """Return the applications context of a running hub (``app.state``)."""
+    owners = getattr(state, "case_owner", None)
+    if not isinstance(owners, CaseOwners):
+        owners = state.case_owner = CaseOwners(state.sessionmaker)
+    return Context(
+        settings=state.settings,
+        factory=state.sessionmaker,
+        hub=hub_for(state),
+        audit=state.audit,
+        store=MaterialStore(state.settings.effective_materials_dir),
+        owners=owners,
+    )
+
+
+def require_member(principal: Principal) -> None:
+    """Raise Forbidden unless the caller is a department system or an administrator."""
+    if principal.kind == "system" and principal.has_role("system"):
+        return
+    if principal.kind == "user" and principal.roles & SUBMITTERS:
+        return
+    raise Forbidden(
+        f"{principal.subject} may not act on applications: department systems "
+        "(or administrators) only"
+    )
+
+
+def actor(principal: Principal) -> str:
+    """Return how events name the caller: the system's client id, else its subject."""
+    return principal.client_id or principal.subject
+
+
+def invalid(
+    problems: Sequence[Mapping[str, Any]], what: str = "invalid application"
+) -> InvalidInput:
+    """Return the 422 naming every problem."""
+    named = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+    return InvalidInput(f"{what}: {named}"[:2000], errors=[dict(p) for p in problems])
+
+
+def parse(data: Any) -> ApplicationSubmit:
+    """Validate a submission body (422 naming each bad field)."""
+    try:
+        return ApplicationSubmit.model_validate(data)
+    except ValidationError as exc:
+        problems = [
+            {"field": ".".join(str(p) for p in e["loc"]) or "body", "message": e["msg"]}
+            for e in exc.errors()
+        ]
+        raise invalid(problems) from None
+
+
+# ---- validation (before anything is stored) ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A valid submission, with the one-thing as it was read."""
+
+    one_thing_id: int
+    one_thing_code: str
+    one_thing_name: str
+    specs: tuple[MaterialSpec, ...]
+    files: tuple[IncomingFile, ...]
+    pending: Mapping[str, date]
+    budget_seconds: float
+
+
+def _specs(session: Session, code: str) -> tuple[int, str, tuple[MaterialSpec, ...]]:
+    one_thing = repo.one_thing_by_code(session, code)
+    if one_thing is None:
+        message = f"no one-thing {code!r}"
+        raise InvalidInput(message, errors=[{"field": "one_thing", "message": message}])
+    specs = tuple(
+        MaterialSpec(
+            code=m.code,
+            name=m.name,
+            kind=m.kind,
+            position=m.position,
+            resource_code=m.resource_code,
+            items=tuple(str(i) for i in m.items or []),
+            key_identifier=m.key_identifier,
+            minor=m.minor,
+            commitment_allowed=m.commitment_allowed,
+            service_item=m.service_item.code if m.service_item else None,
+            purpose=m.service_item.code if m.service_item else one_thing.code,
+        )
+        for m in one_thing.materials
+    )
+    return one_thing.id, one_thing.name, specs
+
+
+def prepare(
+    session: Session, ask: ApplicationSubmit, *, settings: Settings, today: date
+) -> Prepared:
+    """Check a submission against the one-thing and the settings; raise 422/413 naming all."""
+    one_thing_id, name, specs = _specs(session, ask.one_thing)
+    by_code = {s.code: s for s in specs}
+    problems = rules.identifier_problems(ask.applicant.identifiers)
+    for code, value in ask.material_keys.items():
+        where = f"material_keys.{code}"
+        spec = by_code.get(code)
+        if spec is None:
+            problems.append({"field": where, "message": f"no material {code} in {ask.one_thing}"})
+        elif spec.kind != "pullable":
+            problems.append({"field": where, "message": f"material {code} is not pulled"})
+        else:
+            for p in rules.identifier_problems({spec.key_identifier or "key": value}):
+                problems.append({"field": where, "message": p["message"]})
+    pending: dict[str, date] = {}
+    for i, item in enumerate(ask.pending):
+        where = f"pending[{i}]"
+        spec = by_code.get(item.material)
+        if spec is None:
+            problems.append(
+                {
+                    "field": f"{where}.material",
+                    "message": f"no material {item.material} in {ask.one_thing}",
+                }
+            )
+        elif not spec.minor:
+            problems.append(
+                {
+                    "field": f"{where}.material",
+                    "message": f"material {item.material} is not minor (容缺): it cannot wait",
+                }
+            )
+        elif item.material in pending:
+            problems.append(
+                {"field": f"{where}.material", "message": f"material {item.material} listed twice"}
+            )
+        elif item.promised_by < today:
+            problems.append(
+                {"field": f"{where}.promised_by", "message": f"{item.promised_by} is in the past"}
+            )
+        else:
+            pending[item.material] = item.promised_by
+    files, bad = decode_files([f.model_dump() for f in ask.files])
+    bad += file_problems(files, known_materials=list(by_code), settings=settings)
+    for i, f in enumerate(files):
+        if f.material in pending:
+            problems.append(
+                {
+                    "field": f"files[{i}].material",
+                    "message": f"material {f.material} is both brought and promised (pending)",
+                }
+            )
+    limit = settings.application_budget_seconds
+    if ask.budget_ms is not None and ask.budget_ms > limit * 1000:
+        problems.append({"field": "budget_ms", "message": f"at most {limit * 1000:g} ms"})
+    if problems or (bad and status_for(bad) != 413):
+        raise invalid(problems + bad)
+    if bad:
+        raise PayloadTooLarge(invalid(bad, "file over the limit").detail, errors=bad)
+    budget = ask.budget_ms / 1000 if ask.budget_ms is not None else limit
+    return Prepared(one_thing_id, ask.one_thing, name, specs, tuple(files), pending, budget)
+
+
+# ---- submission -------------------------------------------------------------------------
+
+
+def _note_request(trail: AuditTrail, data: Any) -> None:
+    """Note what a submission asked, so that a refusal is logged with it."""
+    if not isinstance(data, dict):
+        return
+    if isinstance(data.get("one_thing"), str):
+        trail.note(purpose=data["one_thing"][:128])
+    applicant = data.get("applicant")
+    identifiers = applicant.get("identifiers") if isinstance(applicant, dict) else None
+    if isinstance(identifiers, dict):
+        keys = [v for v in identifiers.values() if isinstance(v, str)][:20]
+        trail.note(keys=keys)
+
+
+async def submit(ctx: Context, trail: AuditTrail, data: Any, key: str | None) -> tuple[int, bytes]:
+    """Accept an application and return (status, the case file's bytes)."""
+    started = time.monotonic()
+    principal = trail.principal
+    _note_request(trail, data)
+    problems = idempotency.key_problems(key)
+    if problems:
+        raise invalid(problems, "invalid Idempotency-Key")
+    assert key is not None
+    ask = parse(data)
+    require_member(principal)
+    prepared = await asyncio.to_thread(_prepare, ctx, ask)
+    claim = await asyncio.to_thread(
+        idempotency.claim,
+        ctx.factory,
+        caller=principal.subject,
+        key=key,
+        request_sha256=idempotency.request_sha256(data),
+        stale_after_seconds=ctx.settings.idempotency_in_flight_seconds,
+    )
+    if claim.replay:
+        return await _replay(trail, claim.status or 201, claim.body or "")
+    created: tuple[int, str] | None = None
+    try:
+        created = await asyncio.to_thread(_create, ctx, ask, prepared, principal)
+        application_id, number = created
+        ctx.owners.remember(number, principal.department)
+        trail.note(case_id=number, purpose=prepared.one_thing_code)
+        assembled = time.monotonic()
+        outcomes = await _assemble(ctx, trail, ask, prepared, number, started)
+        took = int((time.monotonic() - assembled) * 1000)
+        if not trail.recorded:  # nothing pulled: the submission itself is the entry
+            trail.note(keys=[])
+            reason = "application accepted; no record pulled"
+            await trail.append(trail.entries(decision="allowed", outcome=201, reason=reason))
+        body = await asyncio.to_thread(
+            _finish, ctx, application_id, ask, prepared, outcomes, principal, took
+        )
+        await asyncio.to_thread(
+            idempotency.complete,
+            ctx.factory,
+            claim.record_id,
+            status=201,
+            body=body.decode("utf-8"),
+            application_id=application_id,
+        )
+    except BaseException:
+        await _undo(ctx, created, claim.record_id)
+        raise
+    return 201, body
+
+
+def _prepare(ctx: Context, ask: ApplicationSubmit) -> Prepared:
+    with ctx.factory() as session:
+        return prepare(session, ask, settings=ctx.settings, today=hub_today())
+
+
+def _create(
+    ctx: Context, ask: ApplicationSubmit, prepared: Prepared, principal: Principal
+) -> tuple[int, str]:
+    """Commit the application row (its id makes the number every pull names)."""
+    with session_scope(ctx.factory) as session:
+        application = Application(
+            number=f"new-{uuid.uuid4().hex}",
+            one_thing_code=prepared.one_thing_code,
+            one_thing_id=prepared.one_thing_id,
+            window_department=principal.department,
+            window_system=actor(principal),
+            applicant_kind=ask.applicant.kind,
+            applicant_name=ask.applicant.name,
+            identifiers=dict(ask.applicant.identifiers),
+            material_keys=dict(ask.material_keys),
+            consent_to_fetch=ask.consent_to_fetch,
+            status=rules.ACCEPTED,
+            visits=1,
+            budget_ms=int(prepared.budget_seconds * 1000),
+        )
+        session.add(application)
+        session.flush()
+        application.number = rules.application_number(application.id, hub_today())
+        session.flush()
+        return application.id, application.number
+
+
+async def _assemble(
+    ctx: Context,
+    trail: AuditTrail,
+    ask: ApplicationSubmit,
+    prepared: Prepared,
+    number: str,
+    started: float,
+) -> dict[str, Outcome]:
+    """Plan and run the pulls; return the outcome of every pullable material."""
+    brought = {f.material for f in prepared.files}
+    specs = [
+        s
+        for s in prepared.specs
+        if s.kind == "pullable" and s.code not in brought and s.code not in prepared.pending
+    ]
+    pulls, settled = await fanout.plan(
+        ctx.hub,
+        specs,
+        consent=ask.consent_to_fetch,
+        identifiers=ask.applicant.identifiers,
+        material_keys=ask.material_keys,
+    )
+    reserve = min(prepared.budget_seconds * _RESERVE_SHARE, _RESERVE_MAX)
+    pulled = await fanout.pull_all(
+        ctx.hub,
+        audit=ctx.audit,
+        principal=trail.principal,
+        request_id=trail.request_id,
+        case_id=number,
+        pulls=pulls,
+        per_source=ctx.settings.application_pull_timeout_seconds,
+        cutoff=started + prepared.budget_seconds - reserve,
+    )
+    for outcome in pulled:
+        if outcome.appended:
+            trail.recorded = True
+            trail.appended.extend(outcome.appended)
+        settled[outcome.material] = outcome
+    return settled
+
+
+async def _undo(ctx: Context, created: tuple[int, str] | None, record_id: int) -> None:
+    """Delete a half-made application and release its key (the submission failed)."""
+    try:
+        if created is not None:
+            ctx.owners.forget(created[1])
+            await asyncio.to_thread(_delete, ctx, created[0])
+    except Exception:
+        log.exception("could not delete the failed application %s", created)
+    try:
+        await asyncio.to_thread(idempotency.release, ctx.factory, record_id)
+    except Exception:
+        log.exception("could not release idempotency record %s", record_id)
+
+
+def _delete(ctx: Context, application_id: int) -> None:
+    with session_scope(ctx.factory) as session:
+        repo.delete_application(session, application_id)
+
+
+async def _replay(trail: AuditTrail, status: int, body: str) -> tuple[int, bytes]:
+    """Answer the stored response of an Idempotency-Key again (logged as a read of it)."""
+    raw = body.encode("utf-8")
+    try:
+        stored = json.loads(body)
+        materials = stored.get("materials") or []
+        keys = [m["subject_key"] for m in materials if m.get("evidence") and m.get("subject_key")]
+        trail.note(
+            case_id=stored.get("number"), purpose=(stored.get("one_thing") or {}).get("code")
+        )
+    except (ValueError, AttributeError, TypeError, KeyError):
+        keys = []
+    trail.note(keys=list(dict.fromkeys(keys)))
+    reason = "replay of the response stored for this Idempotency-Key"
+    entries = trail.entries(
+        decision="allowed", outcome=status, reason=reason, response_hash=casefile.body_sha256(raw)
+    )
+    await trail.append(entries)
+    return status, raw
+
+
+# ---- writing the outcome ----------------------------------------------------------------
+
+
+def _finish(
+    ctx: Context,
+    application_id: int,
+    ask: ApplicationSubmit,
+    prepared: Prepared,
+    outcomes: Mapping[str, Outcome],
+    principal: Principal,
+    took_ms: int,
+) -> bytes:
+    """Store files, materials, conflicts and the first event; return the case file."""
+    for f in prepared.files:
+        ctx.store.put(f.content)
+    files = {f.material: f for f in prepared.files}
+    now = utcnow()
+    schedule = ctx.settings.application_retry_schedule_seconds
+    with session_scope(ctx.factory) as session:
+        application = repo.by_id(session, application_id)
+        assert application is not None
+        for spec in prepared.specs:
+            row = _material(spec, ask, files, prepared.pending, outcomes, now, schedule)
+            if spec.code in files:
+                f = files[spec.code]
+                row.files.append(
+                    ApplicationFile(
+                        filename=f.filename,
+                        content_type=f.content_type,
+                        size=f.size,
+                        sha256=f.sha256,
+                        uploaded_by=actor(principal),
+                    )
+                )
+            application.materials.append(row)
+        application.assembly_ms = took_ms
+        session.flush()
+        counts: dict[str, int] = {}
+        for m in application.materials:
+            counts[m.status] = counts.get(m.status, 0) + 1
+        record_event(
+            session,
+            application,
+            actor=actor(principal),
+            action="submitted",
+            to_status=rules.ACCEPTED,
+            materials=counts,
+        )
+        flag_conflicts(session, application, settings=ctx.settings)
+        session.flush()
+        case = casefile.build(
+            application,
+            one_thing_name=prepared.one_thing_name,
+            events=repo.events_of(session, application.id),
+            conflicts=repo.conflicts_of(session, application.id),
+        )
+        return casefile.to_bytes(case)
+
+
+def _material(
+    spec: MaterialSpec,
+    ask: ApplicationSubmit,
+    files: Mapping[str, IncomingFile],
+    pending: Mapping[str, date],
+    outcomes: Mapping[str, Outcome],
+    now: Any,
+    schedule: Sequence[float],
+) -> ApplicationMaterial:
+    row = ApplicationMaterial(
+        position=spec.position,
+        material_code=spec.code,
+        name=spec.name,
+        kind=spec.kind,
+        service_item=spec.service_item,
+        resource_code=spec.resource_code,
+        items=list(spec.items),
+        subject_key=fanout.key_for(spec, ask.applicant.identifiers, ask.material_keys),
+        attempts=0,
+        declined_items=[],
+    )
+    if spec.code in files:
+        row.status = "submitted"
+    elif spec.code in pending:
+        row.status, row.promised_by = "accepted_pending", pending[spec.code]
+        row.reason = "容缺受理: accepted now, to be brought by the promised date"
+    elif spec.kind != "pullable":
+        row.status = fanout.MUST_SUBMIT
+        row.reason = "brought by the applicant (no catalogue resource holds it)"
+        if spec.commitment_allowed:
+            row.reason += "; a written commitment (承诺) may replace it"
+    else:
+        apply_outcome(row, outcomes[spec.code], now=now, schedule=schedule, attempts=None)
+    return row
+
+
+def apply_outcome(
+    row: ApplicationMaterial,
+    outcome: Outcome,
+    *,
+    now: Any,
+    schedule: Sequence[float],
+    attempts: int | None,
+) -> None:
+    """Set a material from a pull's outcome (``attempts``: tries so far, None for the first)."""
+    pulled = outcome.audit_seq is not None or outcome.appended
+    row.attempts = attempts if attempts is not None else (1 if pulled else 0)
+    row.subject_key = outcome.subject_key or row.subject_key
+    row.status, row.reason = outcome.status, outcome.reason
+    row.next_attempt_at = None
+    if outcome.audit_seq is not None:
+        row.audit_seq = outcome.audit_seq
+    elif outcome.appended:
+        row.audit_seq = outcome.appended[0].seq
+    if outcome.status == fanout.FETCHED and outcome.records:
+        row.evidence = outcome.records
+        row.provenance = {
+            **(outcome.records[0].get("provenance") or {}),
+            "masked_items": sorted(outcome.masked),
+        }
+        row.evidence_sha256 = outcome.sha256
+    elif outcome.status == fanout.UNAVAILABLE:
+        done = max(row.attempts, 1)
+        if done - 1 < len(schedule):
+            row.next_attempt_at = now + timedelta(seconds=schedule[done - 1])
+        else:
+            row.status = fanout.MUST_SUBMIT
+            row.reason = f"the source stayed unavailable after {done} attempts: {outcome.reason}"
+
+
+def row_evidence(row: ApplicationMaterial) -> conflicts.Fetched | None:
+    """Return what a fetched material says, as the conflict finder compares it."""
+    if row.status != fanout.FETCHED or not row.evidence or not row.subject_key:
+        return None
+    provenance = row.provenance or {}
+    return conflicts.Fetched(
+        material=row.material_code,
+        position=row.position,
+        resource=row.resource_code or "",
+        provider=str(provenance.get("provider") or ""),
+        subject_key=row.subject_key,
+        values=dict(row.evidence[0].get("values") or {}),
+        masked=frozenset(provenance.get("masked_items") or ()),
+    )
+
+
+def flag_conflicts(session: Session, application: Application, *, settings: Settings) -> int:
+    """Find conflicts among the fetched materials; keep the new ones with their objections."""
+    evidence = [e for e in map(row_evidence, application.materials) if e is not None]
+    same = []
+    if application.applicant_kind == "organisation":  # its USCC and name declaration: one
+        same.append([str(v) for v in (application.identifiers or {}).values()])
+    found = conflicts.find_conflicts(evidence, same_subject=same)
+    known = {(c.subject_key, c.fact) for c in repo.conflicts_of(session, application.id)}
+    fresh = [f for f in found if (f.subject_key, f.fact) not in known]
+    if not fresh:
+        return 0
+    ids: list[int | None]
+    try:
+        with session.begin_nested():
+            ids = conflicts.open_objections(
+                session,
+                found=fresh,
+                case_number=application.number,
+                window_department=application.window_department,
+                settings=settings,
+            )
+    except Exception:  # the conflict is still flagged; an objection can be raised by hand
+        log.exception("objections for %s could not be opened", application.number)
+        ids = [None] * len(fresh)
+    for f, objection_id in zip(fresh, ids, strict=True):
+        session.add(
+            ApplicationConflict(
+                application_id=application.id,
+                subject_key=f.subject_key,
+                fact=f.fact,
+                values=list(f.values),
+                authoritative_resource=f.authoritative_resource,
+                objection_id=objection_id,
+            )
+        )
+    return len(fresh)

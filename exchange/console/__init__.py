@@ -1,0 +1,1 @@
+"""The console: server-rendered pages for data administrators and auditors (``/console``)."""

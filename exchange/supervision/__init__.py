@@ -1,0 +1,1 @@
+"""Supervision (督察评估): how far the reform has come, per one-thing and per department."""

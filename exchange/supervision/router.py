@@ -1,0 +1,57 @@
+"""HTTP routes of the supervision report (督察评估) for the province and departments."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from exchange.core.deps import DbSession
+from exchange.grants.schemas import DEPARTMENT_CODE
+from exchange.grants.service import china_today
+from exchange.identity.deps import Authz, CurrentPrincipal
+from exchange.supervision import service
+from exchange.supervision.schemas import DepartmentReport, OneThingReport
+
+router = APIRouter(prefix="/v1/supervision", tags=["supervision"])
+
+Since = Annotated[
+    date | None, Query(alias="from", description="first day (China), default 30 days ago")
+]
+Until = Annotated[date | None, Query(alias="to", description="last day (China), default today")]
+DepartmentCode = Annotated[
+    str | None, Query(pattern=DEPARTMENT_CODE, description="one department (default: yours)")
+]
+
+
+@router.get("/one-things", response_model_by_alias=True)
+def one_things(
+    session: DbSession,
+    principal: CurrentPrincipal,
+    authz: Authz,
+    since: Since = None,
+    until: Until = None,
+    department: DepartmentCode = None,
+) -> OneThingReport:
+    """Report per one-thing: 最多跑一次 rate, materials pulled, handling time, overdue, uptime."""
+    code = service.scope(session, principal=principal, authz=authz, department=department)
+    return service.one_thing_report(
+        session, since=since, until=until, today=china_today(), department=code
+    )
+
+
+@router.get("/departments", response_model_by_alias=True)
+def departments(
+    session: DbSession,
+    principal: CurrentPrincipal,
+    authz: Authz,
+    since: Since = None,
+    until: Until = None,
+    department: DepartmentCode = None,
+) -> DepartmentReport:
+    """Report per department: its applications, parts, overdue answers and connectors."""
+    code = service.scope(session, principal=principal, authz=authz, department=department)
+    return service.department_report(
+        session, since=since, until=until, today=china_today(), department=code
+    )
