@@ -38,6 +38,7 @@ def serve(
 
 def _register_subcommands() -> None:
     from catalogs.cli import app as catalog_app
+    from exchange.applications.cli import app as applications_app
     from exchange.audit.cli import app as audit_app
     from exchange.bindings.cli import app as bindings_app
     from exchange.demo.cli import app as demo_app
@@ -54,6 +55,7 @@ def _register_subcommands() -> None:
     app.add_typer(grants_app, name="grants")
     app.add_typer(objections_app, name="objections")
     app.add_typer(supervision_app, name="supervision")
+    app.add_typer(applications_app, name="applications")
 
 
 _register_subcommands()

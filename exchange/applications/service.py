@@ -55,6 +55,8 @@ from exchange.records.service import Hub, hub_for
 log = logging.getLogger("datarun.applications")
 
 SUBMITTERS = frozenset({"catalog_admin", "province_admin"})  # people who may act as a window
+# Identifiers that name the organisation itself (not its people): one subject for conflicts.
+ORGANISATION_IDENTIFIERS = frozenset({"uscc", "name_declaration_no"})
 _RESERVE_SHARE, _RESERVE_MAX = 0.25, 0.5  # of the budget kept for writing the case file
 
 
@@ -596,7 +598,8 @@ def flag_conflicts(session: Session, application: Application, *, settings: Sett
     evidence = [e for e in map(row_evidence, application.materials) if e is not None]
     same = []
     if application.applicant_kind == "organisation":  # its USCC and name declaration: one
-        same.append([str(v) for v in (application.identifiers or {}).values()])
+        given = application.identifiers or {}
+        same.append([str(v) for k, v in given.items() if k in ORGANISATION_IDENTIFIERS])
     found = conflicts.find_conflicts(evidence, same_subject=same)
     known = {(c.subject_key, c.fact) for c in repo.conflicts_of(session, application.id)}
     fresh = [f for f in found if (f.subject_key, f.fact) not in known]

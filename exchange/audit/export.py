@@ -1,51 +1,72 @@
 """Export the access log to Parquet with subject keys as HMACs, plus a signed manifest.
 
-The rows stream from the hub database as JSON lines built by the database itself
-(SQLite ``json_object``, PostgreSQL ``COPY … TO STDOUT``) through a named pipe into an
-in-memory DuckDB table, so no raw subject key ever touches a file. DuckDB checks that
-the range is complete and every chain link holds, replaces each subject key by
-HMAC-SHA256 under a key derived from the hub secret (computed once per distinct
-subject: one subject's accesses still group together, the export carries no raw ID),
-parses the list fields and writes one Parquet file. The manifest
-``audit-<from>-<to>.manifest.json`` names the range, the chain heads before and at its
-end, the file's SHA-256 and the previous manifest's hash, signed with the checkpoint key.
-Each export continues from the last manifest in the directory.
+The entries stream from the hub database as Arrow record batches (``arrow.entry_batches``:
+ADBC's C drivers) and go to one Parquet file batch by batch, so memory stays bounded and no
+raw subject key ever touches a file. Each batch is checked first: the range must be complete
+(no gap) and every chain link must hold (``rules.first_broken_link``), continuing from the
+chain head before the range; then each subject key is replaced by HMAC-SHA256 under a key
+derived from the hub secret (computed once per distinct subject: one subject's accesses
+still group together, the export carries no raw ID), the list fields are parsed from their
+JSON text (pyarrow's JSON reader) and ``at`` becomes a UTC timestamp. The manifest
+``audit-<from>-<to>.manifest.json`` names the range, the chain heads before and at its end,
+the file's SHA-256 and the previous manifest's hash, signed with the checkpoint key. Each
+export continues from the last manifest in the directory.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import tempfile
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pa_json
+import pyarrow.parquet as pq
 from sqlalchemy.engine import Engine
 
 from exchange.audit import checkpoints, repository
+from exchange.audit.arrow import COLUMNS, INTEGERS, entry_batches
 from exchange.audit.keys import Signer
 from exchange.audit.rules import (
-    ENTRY_FIELDS,
     GENESIS,
     LOG_ID,
     canonical_json,
     export_key,
+    first_broken_link,
     format_at,
-    hmac_pads,
     sign,
     statement_hash,
+    subject_hmacs,
 )
 from exchange.core.db import utcnow
 from exchange.core.errors import Conflict, InvalidInput
 
-# The streamed columns and their DuckDB types (text stays text until DuckDB parses it).
-COLUMNS = (*ENTRY_FIELDS, "entry_hash", "chain_hash")
-INTEGERS = frozenset({"seq", "policy_version", "outcome", "record_count", "latency_ms"})
+LISTS = {
+    "items_requested": pa.list_(pa.string()),
+    "items_returned": pa.list_(pa.string()),
+    "grant_ids": pa.list_(pa.int64()),
+}
+UTC_MICROS = pa.timestamp("us", tz="UTC")
+
+
+def _type(name: str) -> pa.DataType:
+    if name == "at":
+        return UTC_MICROS
+    if name in LISTS:
+        return LISTS[name]
+    return pa.int64() if name in INTEGERS else pa.string()
+
+
+# The file's columns: the stored ones, with ``subject_key`` replaced by ``subject_hmac``.
+SCHEMA = pa.schema(
+    [pa.field("subject_hmac" if c == "subject_key" else c, _type(c)) for c in COLUMNS]
+)
+HMAC_CACHE_MAX = 1_000_000  # distinct subjects remembered across batches
 
 
 @dataclass(frozen=True)
@@ -57,83 +78,6 @@ class ExportResult:
     from_seq: int
     to_seq: int
     rows: int
-
-
-def _source_sql(dialect: str, lo: int, hi: int) -> str:
-    """Return SQL yielding one JSON object per entry, built by the database (in C)."""
-    if dialect == "postgresql":
-        args = [
-            f"'{c}', to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.MS')"
-            if c == "at"
-            else f"'{c}', {c}"
-            for c in COLUMNS
-        ]
-        function = "json_build_object"
-    else:
-        args = [f"'{c}', {c}" for c in COLUMNS]  # SQLite keeps ``at`` as ISO text already
-        function = "json_object"
-    # Only fixed column names and two integers go into this SQL.
-    where = f"WHERE seq BETWEEN {int(lo)} AND {int(hi)} ORDER BY seq"
-    return f"SELECT {function}({', '.join(args)}) FROM audit_entries {where}"  # noqa: S608
-
-
-def _stream(engine: Engine, fifo: Path, lo: int, hi: int, errors: list[BaseException]) -> None:
-    """Write the range as JSON lines into the pipe (runs in a thread)."""
-    try:
-        raw = engine.raw_connection()
-        try:
-            cursor: Any = raw.cursor()
-            sql = _source_sql(engine.dialect.name, lo, hi)
-            if engine.dialect.name == "postgresql":
-                # CSV with a quote and delimiter JSON text never holds raw: lines come out as is.
-                copy = cursor.copy(
-                    f"COPY ({sql}) TO STDOUT (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')"
-                )
-                with open(fifo, "wb") as out, copy as rows:
-                    for chunk in rows:
-                        out.write(chunk)
-            else:
-                cursor.execute(sql)
-                with open(fifo, "w", encoding="utf-8", buffering=1 << 20) as out:
-                    while rows := cursor.fetchmany(10_000):
-                        out.write("\n".join([r[0] for r in rows]))
-                        out.write("\n")
-        finally:
-            raw.close()
-    except BaseException as exc:  # reported by the exporter, which then refuses the file
-        errors.append(exc)
-
-
-def _load_sql(fifo: Path) -> str:
-    types = ", ".join(f"'{c}': '{'BIGINT' if c in INTEGERS else 'VARCHAR'}'" for c in COLUMNS)
-    source = f"read_json('{fifo}', format='newline_delimited', columns={{{types}}})"
-    return f"CREATE TABLE r AS SELECT * FROM {source}"  # noqa: S608 (fixed names, our pipe)
-
-
-def _hmac_sql(key: bytes) -> str:
-    ipad, opad = hmac_pads(key)
-    hmac = f"sha256(unhex('{opad}') || unhex(sha256(unhex('{ipad}') || encode(subject_key))))"
-    return (
-        f"CREATE TABLE s AS SELECT subject_key, {hmac} AS subject_hmac "  # noqa: S608
-        "FROM (SELECT DISTINCT subject_key FROM r WHERE subject_key IS NOT NULL)"
-    )
-
-
-def _copy_sql(target: Path) -> str:
-    out = []
-    for c in COLUMNS:
-        if c == "at":
-            out.append('CAST(r."at" AS TIMESTAMP)::TIMESTAMPTZ AS "at"')
-        elif c in ("items_requested", "items_returned"):
-            out.append(f"from_json(r.{c}, '[\"VARCHAR\"]') AS {c}")
-        elif c == "grant_ids":
-            out.append("from_json(r.grant_ids, '[\"BIGINT\"]') AS grant_ids")
-        elif c == "subject_key":
-            out.append("s.subject_hmac")
-        else:
-            out.append(f'r."{c}"')
-    select = f"SELECT {', '.join(out)} FROM r LEFT JOIN s USING (subject_key)"  # noqa: S608
-    return f"COPY ({select}) TO '{target}' (FORMAT parquet)"
 
 
 def latest_manifest(directory: Path) -> dict[str, Any] | None:
@@ -170,30 +114,12 @@ def export_log(
         raise Conflict(f"entries {lo - 1} or {hi} are missing: run `datarun audit verify`")
     stem = f"audit-{lo:012d}-{hi:012d}"
     parquet = out_dir / f"{stem}.parquet"
-    work = Path(tempfile.mkdtemp(prefix="datarun-export-"))  # 0700: the pipe is ours alone
-    fifo = work / "rows.jsonl"
-    os.mkfifo(fifo, 0o600)
-    errors: list[BaseException] = []
-    writer = threading.Thread(target=_stream, args=(engine, fifo, lo, hi, errors), daemon=True)
-    writer.start()
-    con = duckdb.connect()  # in memory: the raw keys never reach a file
-    tmp = work / "out.parquet"
+    work = Path(tempfile.mkdtemp(prefix="datarun-export-", dir=out_dir))
     try:
-        con.execute("SET TimeZone = 'UTC'")
-        con.execute(_load_sql(fifo))
-        writer.join()
-        if errors:
-            raise Conflict(f"reading the log failed: {errors[0]}")
-        try:
-            _check_range(con, lo, hi, before, heads[hi])
-        except duckdb.Error as exc:  # e.g. a hash that is not hex
-            raise Conflict(f"malformed stored hashes ({exc}): run `datarun audit verify`") from exc
-        con.execute(_hmac_sql(export_key(secret)))
-        con.execute(_copy_sql(tmp))
+        tmp = work / "out.parquet"
+        _write(engine, tmp, lo, hi, before, heads[hi], export_key(secret))
         shutil.move(tmp, parquet)
     finally:
-        con.close()
-        _unblock(fifo, writer)
         shutil.rmtree(work, ignore_errors=True)
     manifest = {
         "log": LOG_ID,
@@ -221,44 +147,96 @@ def export_log(
     return ExportResult(parquet, path, lo, hi, hi - lo + 1)
 
 
-def _check_range(con: Any, lo: int, hi: int, before: str, head: str) -> None:
-    """Refuse an export whose rows are not the complete, linked range."""
-    count, first, last = con.execute("SELECT count(*), min(seq), max(seq) FROM r").fetchone()
-    if (count, first, last) != (hi - lo + 1, lo, hi):
-        raise Conflict(f"entries {lo}..{hi} are not all there: run `datarun audit verify`")
-    bad = con.execute(
-        "SELECT min(a.seq) FROM r a JOIN r b ON b.seq = a.seq - 1 "
-        "WHERE sha256(unhex(b.chain_hash) || unhex(a.entry_hash)) != a.chain_hash"
-    ).fetchone()[0]
-    first_ok = con.execute(
-        "SELECT sha256(unhex(?) || unhex(entry_hash)) = chain_hash FROM r WHERE seq = ?",
-        [before, lo],
-    ).fetchone()[0]
-    if not first_ok:
-        bad = lo
-    if bad is not None:
-        raise Conflict(f"the chain breaks at entry {bad}: run `datarun audit verify`")
-    tail = con.execute("SELECT chain_hash FROM r WHERE seq = ?", [hi]).fetchone()[0]
-    if tail != head:
+def _write(
+    engine: Engine, target: Path, lo: int, hi: int, before: str, head: str, key: bytes
+) -> None:
+    """Check and convert the range batch by batch into one Parquet file at ``target``."""
+    expected, chain = lo, before
+    hmacs: dict[str, str] = {}
+    with pq.ParquetWriter(target, SCHEMA, compression="snappy") as writer:
+        try:
+            for batch in entry_batches(engine, lo, hi):
+                chain = _check(batch, expected, chain)
+                expected += batch.num_rows
+                writer.write_batch(_convert(batch, key, hmacs))
+        except (pa.ArrowException, ValueError, TypeError) as exc:  # e.g. a list that is not JSON
+            raise Conflict(f"malformed stored entries ({exc}): run `datarun audit verify`") from exc
+    if expected != hi + 1:
+        raise Conflict(f"entries {expected}..{hi} are missing: run `datarun audit verify`")
+    if chain != head:
         raise Conflict("the chain head moved during the export; export again")
 
 
-def _unblock(fifo: Path, writer: threading.Thread) -> None:
-    """Let a writer still blocked on the pipe finish (DuckDB failed before opening it)."""
-    if not writer.is_alive():
-        return
+def _check(batch: pa.RecordBatch, expected: int, chain: str) -> str:
+    """Refuse a gap or a broken chain link; return the chain hash the batch ends on."""
+    seqs = batch.column("seq")
+    n = batch.num_rows
+    if seqs.null_count or (seqs[0].as_py(), seqs[n - 1].as_py()) != (expected, expected + n - 1):
+        raise Conflict(f"entries from {expected} are not all there: run `datarun audit verify`")
+    entries, chains = batch.column("entry_hash"), batch.column("chain_hash")
+    for column in (entries, chains):
+        lengths = pc.min_max(pc.binary_length(column))
+        if column.null_count or (lengths["min"].as_py(), lengths["max"].as_py()) != (64, 64):
+            raise Conflict(
+                f"malformed stored hashes near entry {expected}: run `datarun audit verify`"
+            )
+    stored = "".join(chains.to_pylist())
     try:
-        fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
-        while writer.is_alive():
-            try:
-                if not os.read(fd, 1 << 16):
-                    writer.join(0.05)
-            except BlockingIOError:
-                writer.join(0.05)
-        os.close(fd)
-    except OSError:
-        pass
-    writer.join(5)
+        broken = first_broken_link(chain, "".join(entries.to_pylist()), stored)
+    except ValueError as exc:  # not hex
+        raise Conflict(f"malformed stored hashes ({exc}): run `datarun audit verify`") from exc
+    if broken is not None:
+        raise Conflict(f"the chain breaks at entry {expected + broken}: run `datarun audit verify`")
+    return stored[-64:]
+
+
+def _convert(batch: pa.RecordBatch, key: bytes, hmacs: dict[str, str]) -> pa.RecordBatch:
+    """Turn a batch of stored columns into the file's: HMAC'd subjects, lists, timestamps."""
+    columns = []
+    for field in SCHEMA:
+        name = "subject_key" if field.name == "subject_hmac" else field.name
+        column = batch.column(name)
+        if name == "subject_key":
+            column = _hmac_column(column, key, hmacs)
+        elif name in LISTS:
+            column = _parse_lists(column, field.type)
+        elif name == "at" and pa.types.is_string(column.type):
+            column = pc.cast(pc.cast(column, pa.timestamp("us")), UTC_MICROS)
+        columns.append(column.cast(field.type))
+    return pa.RecordBatch.from_arrays(columns, schema=SCHEMA)
+
+
+def _hmac_column(column: pa.Array, key: bytes, hmacs: dict[str, str]) -> pa.Array:
+    """Replace each subject key by its HMAC, computing each distinct one once."""
+    encoded = pc.dictionary_encode(column.cast(pa.string()))
+    distinct = encoded.dictionary.to_pylist()
+    new = [s for s in distinct if s not in hmacs]
+    if len(hmacs) + len(new) > HMAC_CACHE_MAX:
+        hmacs.clear()
+        new = distinct
+    hmacs.update(zip(new, subject_hmacs(key, new), strict=True))
+    return pc.take(pa.array([hmacs[s] for s in distinct], pa.string()), encoded.indices)
+
+
+def _parse_lists(column: pa.Array, kind: pa.DataType) -> pa.Array:
+    """Parse a column of JSON list texts at C speed: as JSON lines through pyarrow's reader."""
+    if column.null_count:
+        raise ValueError("a list field is NULL")
+    lines = pc.binary_join_element_wise('{"v":', column.cast(pa.string()), "}\n", "")
+    _, offsets, data = lines.buffers()
+    bounds = pa.Array.from_buffers(pa.int32(), len(lines) + 1, [None, offsets], 0, lines.offset)
+    start, end = bounds[0].as_py(), bounds[-1].as_py()
+    table = pa_json.read_json(
+        pa.BufferReader(data[start:end]),
+        parse_options=pa_json.ParseOptions(
+            explicit_schema=pa.schema([pa.field("v", kind)]),
+            unexpected_field_behavior="error",
+            newlines_in_values=False,
+        ),
+    )
+    if table.num_rows != len(column):
+        raise ValueError("a list field is not one JSON list")
+    return table.column("v").combine_chunks()
 
 
 def file_sha256(path: Path) -> str:

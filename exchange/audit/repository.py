@@ -213,37 +213,29 @@ def verify_select(dialect: str) -> Select[Any] | None:
 def verify_batch_sql(dialect: str) -> TextClause | None:
     """Return SQL that hands over entries ``:lo..:hi`` in one row, for verify's fast path.
 
-    Columns: count, min and max seq, how many rows have 64-character hashes, the canonical
-    forms joined by newlines (bytes on SQLite), then ``entry_hash``, ``entry_hash ||
-    chain_hash`` and ``chain_hash`` each concatenated in seq order. One fetch per few
-    thousand entries instead of one Python row each. None where there is no canonical form
-    in SQL (verify then reads rows one by one).
+    Columns: count, min and max seq, how many rows have two 64-character hashes, the
+    canonical forms joined by newlines (bytes on SQLite), and ``entry_hash || chain_hash``
+    of every row concatenated, all in seq order: one fetch per few thousand entries
+    instead of a Python row each. None where SQL cannot build the canonical form.
     """
     canonical = _canonical_sql(dialect)
     if canonical is None:
         return None
-    columns = f"{canonical} AS c, seq, entry_hash, chain_hash"
-    rows = f"SELECT {columns} FROM audit_entries WHERE seq BETWEEN :lo AND :hi"  # noqa: S608
     shaped = "sum(CASE WHEN length(entry_hash) = 64 AND length(chain_hash) = 64 THEN 1 END)"
-    if dialect == "sqlite":  # 3.40 has no ORDER BY inside an aggregate: an ordered subquery
-        joined = [
-            "CAST(group_concat(c, char(10)) AS BLOB)",
-            "group_concat(entry_hash, '')",
-            "group_concat(entry_hash || chain_hash, '')",
-            "group_concat(chain_hash, '')",
-        ]
-        source = f"({rows} ORDER BY seq)"
+    where = "WHERE seq BETWEEN :lo AND :hi"
+    if dialect == "sqlite":  # group_concat follows the rowid scan (3.40 has no ORDER BY in it)
+        joined = (
+            f"CAST(group_concat({canonical}, char(10)) AS BLOB), "
+            "group_concat(entry_hash || chain_hash, '')"
+        )
     else:
-        joined = [
-            "string_agg(c, E'\\n' ORDER BY seq)",
-            "string_agg(entry_hash, '' ORDER BY seq)",
-            "string_agg(entry_hash || chain_hash, '' ORDER BY seq)",
-            "string_agg(chain_hash, '' ORDER BY seq)",
-        ]
-        source = f"({rows})"
+        joined = (
+            f"string_agg({canonical}, E'\\n' ORDER BY seq), "
+            "string_agg(entry_hash || chain_hash, '' ORDER BY seq)"
+        )
     return text(
-        f"SELECT count(*), min(seq), max(seq), {shaped}, {', '.join(joined)} "  # noqa: S608
-        f"FROM {source} AS batch"
+        f"SELECT count(*), min(seq), max(seq), {shaped}, {joined} "  # noqa: S608
+        f"FROM audit_entries {where}"
     )
 
 

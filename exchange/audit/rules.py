@@ -137,31 +137,55 @@ def chain_hash(previous: str, entry: str) -> str:
     return hashlib.sha256(bytes.fromhex(previous + entry)).hexdigest()
 
 
-def run_verifies(
-    previous: str, count: int, forms: bytes, entries: str, pairs: str, chains: str
-) -> bool:
-    """Whether ``count`` consecutive entries all hash and link, from their concatenations.
+def run_verifies(previous: str, count: int, forms: bytes, pairs: str) -> bool:
+    """Whether ``count`` consecutive entries all hash and link, checked in one go.
 
     ``forms``: their canonical forms joined by newlines (a canonical form never holds a raw
-    newline); ``entries``, ``chains``: their stored hashes concatenated; ``pairs``: each
-    entry's ``entry_hash`` then ``chain_hash``, concatenated; ``previous``: the stored chain
-    hash before the first. Both comparisons are of exact hex text, as ``entry_hash`` and
-    ``chain_hash`` would compare them one by one. False means "look closer", row by row.
+    newline); ``pairs``: each one's stored ``entry_hash`` then ``chain_hash``, concatenated
+    (each 64 characters: the caller checks); ``previous``: the stored chain hash before the
+    first. The chain is recomputed from ``previous`` and the recomputed entry hashes, and
+    the whole is compared as exact hex text: equal exactly when every ``entry_hash`` matches
+    and every link holds, as checking them one by one would find. False: look closer.
     """
     split = forms.split(b"\n")
-    if len(split) != count or len(entries) != 64 * count or len(chains) != 64 * count:
+    if len(split) != count or len(pairs) != 128 * count:
         return False
-    sha256 = hashlib.sha256
-    if b"".join([sha256(form).digest() for form in split]).hex() != entries:
-        return False
-    try:  # previous chain ‖ entry hash, entry by entry: C0 E1 | C1 E2 | C2 E3 ...
-        linked = memoryview(bytes.fromhex(previous + pairs))
+    try:
+        chain = bytes.fromhex(previous)
     except ValueError:
         return False
-    if len(linked) != 32 + 64 * count:
-        return False
-    links = [sha256(linked[i : i + 64]).digest() for i in range(0, 64 * count, 64)]
-    return b"".join(links).hex() == chains
+    sha256 = hashlib.sha256
+    recomputed: list[bytes] = []
+    append = recomputed.append
+    for form in split:
+        digest = sha256(form).digest()
+        chain = sha256(chain + digest).digest()
+        append(digest)
+        append(chain)
+    return b"".join(recomputed).hex() == pairs
+
+
+def first_broken_link(previous: str, entries: str, chains: str) -> int | None:
+    """Return the index of the first entry whose ``chain_hash`` does not follow, or None.
+
+    ``entries`` and ``chains``: the entries' stored hashes concatenated (64 hex characters
+    each); ``previous``: the stored chain hash before the first. Raise ``ValueError`` on
+    text that is not hex.
+    """
+    count = len(chains) // 64
+    if len(entries) != 64 * count or len(chains) != 64 * count:
+        raise ValueError("hashes of unequal lengths")
+    digests = bytes.fromhex(entries)
+    chain = bytes.fromhex(previous)
+    sha256 = hashlib.sha256
+    recomputed = []
+    for i in range(0, 32 * count, 32):
+        chain = sha256(chain + digests[i : i + 32]).digest()
+        recomputed.append(chain)
+    if b"".join(recomputed).hex() == chains:
+        return None
+    # Up to the first broken link the recomputed chain is the stored one: find where.
+    return next(i for i, c in enumerate(recomputed) if c.hex() != chains[64 * i : 64 * i + 64])
 
 
 def checkpoint_statement(
@@ -260,6 +284,20 @@ def export_key(secret: str) -> bytes:
 def subject_hmac(key: bytes, subject: str) -> str:
     """Return HMAC-SHA256(key, subject) in hex: groups one subject without naming them."""
     return hmac.new(key, subject.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+
+
+def subject_hmacs(key: bytes, subjects: Sequence[str]) -> list[str]:
+    """Return ``subject_hmac`` of each subject, about twice as fast as calling it on each."""
+    inner_pad, outer_pad = (bytes.fromhex(p) for p in hmac_pads(key))
+    inner, outer = hashlib.sha256(inner_pad), hashlib.sha256(outer_pad)
+    out = []
+    for subject in subjects:
+        i = inner.copy()
+        i.update(subject.encode("utf-8", "surrogatepass"))
+        o = outer.copy()
+        o.update(i.digest())
+        out.append(o.hexdigest())
+    return out
 
 
 def hmac_pads(key: bytes) -> tuple[str, str]:

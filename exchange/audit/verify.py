@@ -125,16 +125,16 @@ def check_range(
     done = 0
     problems: list[Problem] = []
     for a, b in _ranges(lo, hi, batch):
-        row = None
         if previous is not None:
             try:
                 row = conn.execute(sql, {"lo": a, "hi": b}).one()
             except DBAPIError:
                 conn.rollback()  # e.g. a list field that is not JSON: row by row says where
-        if row is not None and _batch_passes(row, a, b, previous):
-            done += row[0]
-            previous = row[7][-64:]
-            continue
+            else:
+                if _batch_passes(row, a, b, previous):
+                    done += row[0]
+                    previous = row[5][-64:]
+                    continue
         count, found = check_rows(conn, a, b)
         done += count
         _merge(problems, found)
@@ -145,12 +145,12 @@ def check_range(
 
 
 def _batch_passes(row: Any, lo: int, hi: int, previous: str) -> bool:
-    count, first, last, shaped, forms, entries, pairs, chains = row
+    count, first, last, shaped, forms, pairs = row
     if (count, first, last, shaped) != (hi - lo + 1, lo, hi, count):
         return False
     if isinstance(forms, str):
         forms = forms.encode("utf-8", "surrogatepass")
-    return run_verifies(previous, count, forms, entries, pairs, chains)
+    return run_verifies(previous, count, forms, pairs)
 
 
 def _merge(problems: list[Problem], found: list[Problem]) -> None:

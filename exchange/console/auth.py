@@ -114,8 +114,9 @@ def start_session(session: Session, *, user: User, settings: Settings, now: date
     """Open a session for ``user`` and return the token its cookie carries."""
     token = secrets.token_urlsafe(32)
     expires = now + timedelta(hours=settings.console_session_hours)
-    repository.add_session(session, digest=rules.token_digest(token), user=user, now=now,
-                           expires_at=expires)
+    repository.add_session(
+        session, digest=rules.token_digest(token), user=user, now=now, expires_at=expires
+    )
     return token
 
 
@@ -177,7 +178,10 @@ def set_session_cookie(response: Response, token: str, settings: Settings) -> No
 def clear_session_cookie(response: Response, settings: Settings) -> None:
     """Remove the session cookie."""
     response.delete_cookie(
-        SESSION_COOKIE, path="/console", httponly=True, samesite="lax",
+        SESSION_COOKIE,
+        path="/console",
+        httponly=True,
+        samesite="lax",
         secure=cookie_secure(settings),
     )
 

@@ -10,6 +10,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+MAX_COLUMN_WIDTH = 36.0
+
 
 @dataclass(frozen=True)
 class Segment:
@@ -25,13 +27,14 @@ class Segment:
 
 @dataclass(frozen=True)
 class Bar:
-    """One bar: its label, total and stacked segments."""
+    """One bar: its axis label (may be blank), total, segments and full name (tooltip)."""
 
     label: str
     total: int
     segments: list[Segment] = field(default_factory=list)
     label_x: float = 0.0
     label_y: float = 0.0
+    title: str = ""
 
 
 @dataclass(frozen=True)
@@ -76,20 +79,30 @@ def stacked_columns(
     plot_top, plot_bottom, left = 10.0, height - 24.0, 40.0
     plot_height = plot_bottom - plot_top
     slot = (width - left - 10) / max(len(rows), 1)
+    bar_width = min(slot * 0.8, MAX_COLUMN_WIDTH)
     bars = []
     for i, (label, values) in enumerate(rows):
-        x = left + i * slot + slot * 0.1
+        x = left + i * slot + (slot - bar_width) / 2
         y = plot_bottom
         parts = []
         for name in segments:
             value = values.get(name, 0)
             h = plot_height * value / top if top else 0.0
             y -= h
-            parts.append(Segment(name, value, round(x, 1), round(y, 1), round(slot * 0.8, 1),
-                                 round(h, 1)))
+            parts.append(
+                Segment(name, value, round(x, 1), round(y, 1), round(bar_width, 1), round(h, 1))
+            )
         shown = label if i % label_every == 0 else ""
-        bars.append(Bar(shown, sum(values.get(s, 0) for s in segments), parts,
-                        round(x + slot * 0.4, 1), height - 8.0))
+        bars.append(
+            Bar(
+                shown,
+                sum(values.get(s, 0) for s in segments),
+                parts,
+                round(x + bar_width / 2, 1),
+                height - 8.0,
+                label,
+            )
+        )
     return Chart(width, height, bars, top, False, list(segments))
 
 
@@ -113,11 +126,20 @@ def stacked_rows(
         for name in segments:
             value = values.get(name, 0)
             w = plot_width * value / top if top else 0.0
-            parts.append(Segment(name, value, round(x, 1), float(y), round(w, 1),
-                                 float(row_height - 6)))
+            parts.append(
+                Segment(name, value, round(x, 1), float(y), round(w, 1), float(row_height - 6))
+            )
             x += w
-        bars.append(Bar(label, sum(values.get(s, 0) for s in segments), parts, left - 6,
-                        y + row_height / 2 + 1))
+        bars.append(
+            Bar(
+                label,
+                sum(values.get(s, 0) for s in segments),
+                parts,
+                left - 6,
+                y + row_height / 2 + 1,
+                label,
+            )
+        )
     return Chart(width, height, bars, top, True, list(segments))
 
 

@@ -56,7 +56,7 @@ def validation_errors(exc: ValidationError, t: Translator) -> list[dict[str, str
     errors = []
     for e in exc.errors():
         key = _MESSAGES.get(e["type"])
-        message = t(key) if key else e["msg"]
+        message = t(key) if key else e["msg"].removeprefix("Value error, ")
         errors.append({"field": field_path(e["loc"]), "message": message})
     return errors
 
@@ -96,7 +96,8 @@ def item_rows(form: Mapping[str, Any]) -> ItemRows:
         sensitivity: Any = row["sensitivity"] or 1
         if isinstance(sensitivity, str) and sensitivity.isdigit():
             sensitivity = int(sensitivity)
-        result.rows.append({**row, "sensitivity": sensitivity,
-                            "description": row["description"] or None})
+        result.rows.append(
+            {**row, "sensitivity": sensitivity, "description": row["description"] or None}
+        )
         result.positions.append(n)
     return result

@@ -67,8 +67,9 @@ def local_time(value: datetime | None, with_seconds: bool = False) -> str:
     """Format an aware datetime in China time (the console's clock)."""
     if value is None:
         return ""
-    return value.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S" if with_seconds else
-                                             "%Y-%m-%d %H:%M")
+    return value.astimezone(CHINA).strftime(
+        "%Y-%m-%d %H:%M:%S" if with_seconds else "%Y-%m-%d %H:%M"
+    )
 
 
 def _iso_day(value: date | None) -> str:

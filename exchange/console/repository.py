@@ -33,7 +33,11 @@ def add_session(
         )
     )
     row = ConsoleSession(
-        id=digest, user_id=user.id, user=user, created_at=now, last_seen_at=now,
+        id=digest,
+        user_id=user.id,
+        user=user,
+        created_at=now,
+        last_seen_at=now,
         expires_at=expires_at,
     )
     session.add(row)

@@ -70,7 +70,7 @@ def csrf_matches(secret: str, binding: str | None, given: str | None) -> bool:
 
 
 def safe_next(target: str | None, default: str = "/console/") -> str:
-    """Return ``target`` if it is a console path on this site, else ``default`` (no open redirect)."""
+    """Return ``target`` if it is a path of this console, else ``default`` (no open redirect)."""
     if target and _NEXT_RE.match(target) and "//" not in target and ".." not in target:
         return target
     return default
@@ -94,3 +94,25 @@ def errors_by_field(errors: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]
         field = str(error.get("field") or "form")
         grouped.setdefault(field, []).append(str(error.get("message", "")))
     return grouped
+
+
+def place_errors(
+    errors: Iterable[Mapping[str, Any]], fields: Iterable[str]
+) -> dict[str, list[str]]:
+    """Group errors by the form field that shows them (``items[2]`` → ``items``).
+
+    An error naming no field of the form is shown with the form's own errors, its field
+    named, so no error is ever lost.
+    """
+    known = set(fields)
+    placed: dict[str, list[str]] = {}
+    for error in errors:
+        field = str(error.get("field") or "form")
+        base = re.sub(r"[\[.].*$", "", field)
+        message = str(error.get("message", ""))
+        if base in known:
+            placed.setdefault(base, []).append(message)
+        else:
+            shown = message if field == "form" else f"{field}: {message}"
+            placed.setdefault("form", []).append(shown)
+    return placed

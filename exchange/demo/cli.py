@@ -336,3 +336,25 @@ def lookup(
     except DomainError as exc:
         typer.echo(f"error: {exc.detail}", err=True)
         raise typer.Exit(1) from None
+
+
+@app.command("application-example")
+def application_example(
+    one_thing: Annotated[
+        str, typer.Argument(help="esf-transfer | newborn | company-start")
+    ] = "esf-transfer",
+) -> None:
+    """Print a ready application body for a demo one-thing, with the demo data's keys.
+
+    Submit it as the one-thing's window system (esf-transfer: zj-zrzyt-window, newborn:
+    zj-wjw-window, company-start: zj-scjgj-window) to POST /v1/applications with an
+    Idempotency-Key header.
+    """
+    import json
+
+    from exchange.demo.applications import EXAMPLES, example
+
+    if one_thing not in EXAMPLES:
+        typer.echo(f"error: no example for {one_thing!r} (one of {', '.join(EXAMPLES)})", err=True)
+        raise typer.Exit(2)
+    typer.echo(json.dumps(example(one_thing), ensure_ascii=False, indent=2))

@@ -22,9 +22,7 @@ def upgrade() -> None:
             sa.Column("failed_sign_ins", sa.Integer(), nullable=False, server_default="0")
         )
         batch_op.add_column(sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True))
-        batch_op.add_column(
-            sa.Column("last_sign_in_at", sa.DateTime(timezone=True), nullable=True)
-        )
+        batch_op.add_column(sa.Column("last_sign_in_at", sa.DateTime(timezone=True), nullable=True))
     # The server default only fills existing rows; the model sets the value from now on.
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.alter_column("failed_sign_ins", server_default=None)

@@ -217,7 +217,7 @@ class FaultyDepartment:
             return Response(b"<html>\x00\xff not json", media_type="application/json")
         if self.mode == "tamper":  # the department's copy of the name disagrees
             forwarded = await self._forward(request, body)
-            data = json.loads(forwarded.body)
+            data = json.loads(bytes(forwarded.body))
             for item in (data.get("data") or {}).get("items") or []:
                 item["aac003"] = self.name
             return Response(json.dumps(data, ensure_ascii=False), media_type="application/json")
@@ -256,3 +256,33 @@ def rebind_http_department(app: FastAPI, bound: Settings, sources: Sources, base
         apply_bindings(session, sources=sources, settings=bound, http=http)
         session.commit()
     app.state.connector_pool.invalidate(SOCIAL_INSURANCE)
+
+
+def grant_demo_windows(app: FastAPI, bound: Settings) -> None:
+    """Give the three demo windows the grants their one-things need, as ``demo up`` does."""
+    from exchange.demo.seed import DEMO_WINDOWS
+    from exchange.grants.decisions import approve
+    from exchange.grants.demand import file_demand
+    from exchange.grants.schemas import Approval
+
+    with app.state.sessionmaker() as session:
+        for one_thing, consumer in DEMO_WINDOWS:
+            filing = file_demand(
+                session,
+                code=one_thing,
+                consumer=consumer,
+                dry_run=False,
+                principal=None,
+                authz=None,
+                settings=bound,
+            )
+            for planned in filing.requests:
+                if planned.grant is not None and planned.grant.status == "pending":
+                    approve(
+                        session,
+                        grant_id=planned.grant.id,
+                        data=Approval(reason="测试：提供方同意"),
+                        actor=None,
+                        authz=None,
+                    )
+        session.commit()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -34,6 +35,7 @@ from tests.applications.core_support import (
     rebind_http_department,
     submit,
 )
+from tests.records.support import headers
 
 __all__ = ["hub"]
 
@@ -71,7 +73,7 @@ def faulty(
     proxy.stop()
 
 
-def _timed_submit(hub: TestClient, app: FastAPI) -> tuple[dict[str, object], float]:
+def _timed_submit(hub: TestClient, app: FastAPI) -> tuple[dict[str, Any], float]:
     started = time.monotonic()
     response = submit(hub, app)
     elapsed = time.monotonic() - started
@@ -79,9 +81,9 @@ def _timed_submit(hub: TestClient, app: FastAPI) -> tuple[dict[str, object], flo
     return response.json(), elapsed
 
 
-def _others_fetched(case: dict[str, object]) -> None:
+def _others_fetched(case: dict[str, Any]) -> None:
     for code in ("seller_id", "buyer_id", "property_cert", "sale_contract"):
-        assert material(case, code)["status"] == "fetched", code  # type: ignore[arg-type]
+        assert material(case, code)["status"] == "fetched", code
 
 
 @pytest.mark.parametrize(
@@ -108,7 +110,7 @@ def test_a_failing_source_leaves_its_material_unavailable_within_the_budget(
     before = last_seq(app)
     case, elapsed = _timed_submit(hub, app)
     assert elapsed <= BUDGET * MARGIN, elapsed
-    insurance = material(case, "buyer_social_insurance")  # type: ignore[arg-type]
+    insurance = material(case, "buyer_social_insurance")
     assert insurance["status"] == "unavailable", insurance
     assert insurance["attempts"] == 1 and insurance["next_attempt_at"] is not None
     assert insurance["evidence"] is None and insurance["reason"]
@@ -127,7 +129,7 @@ def test_a_refused_connection_leaves_the_material_unavailable(
     rebind_http_department(app, demo_bound, demo_sources, f"http://127.0.0.1:{closed_port()}")
     case, elapsed = _timed_submit(hub, app)
     assert elapsed <= BUDGET * MARGIN
-    insurance = material(case, "buyer_social_insurance")  # type: ignore[arg-type]
+    insurance = material(case, "buyer_social_insurance")
     assert insurance["status"] == "unavailable"
     _others_fetched(case)
 
@@ -137,7 +139,7 @@ def test_a_slow_source_within_its_deadline_is_waited_for(
 ) -> None:
     faulty.mode, faulty.delay = "slow", 0.3
     case, elapsed = _timed_submit(hub, app)
-    assert material(case, "buyer_social_insurance")["status"] == "fetched"  # type: ignore[arg-type]
+    assert material(case, "buyer_social_insurance")["status"] == "fetched"
     assert elapsed <= BUDGET * MARGIN
 
 
@@ -147,7 +149,7 @@ def test_a_source_holding_no_record_means_the_applicant_brings_it(
     faulty.mode = "norecord"
     before = last_seq(app)
     case, _ = _timed_submit(hub, app)
-    insurance = material(case, "buyer_social_insurance")  # type: ignore[arg-type]
+    insurance = material(case, "buyer_social_insurance")
     assert insurance["status"] == "must_submit"
     assert "no record" in insurance["reason"]
     logged = [e for e in entries(app, before) if e.resource_code == "306001001/000001"]
@@ -171,16 +173,13 @@ def test_two_sources_disagreeing_are_flagged_and_an_objection_opened(
 ) -> None:
     faulty.mode, faulty.name = "tamper", "王小明"
     case, _ = _timed_submit(hub, app)
-    (conflict,) = case["conflicts"]  # type: ignore[misc]
+    (conflict,) = case["conflicts"]
     assert conflict["fact"] == "name" and conflict["subject_key"] == "330212199011083117"
     assert conflict["authoritative_resource"] == "301001002/000002"
     assert {v["value"] for v in conflict["values"]} == {"王晓明", "王小明"}
     assert conflict["objection_id"] is not None
     objection = hub.get(
-        f"/v1/objections/{conflict['objection_id']}",
-        headers=__import__("tests.records.support", fromlist=["headers"]).headers(
-            app, "gat-admin"
-        ),
+        f"/v1/objections/{conflict['objection_id']}", headers=headers(app, "gat-admin")
     )
     assert objection.status_code == 200, objection.text
     assert objection.json()["case_id"] == case["number"]

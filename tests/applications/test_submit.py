@@ -15,11 +15,14 @@ from sqlalchemy.orm import Session
 
 from exchange.applications.files import MaterialStore
 from exchange.applications.models import IdempotencyRecord
+from exchange.core.settings import Settings
+from exchange.demo.applications import WINDOWS, example
 from exchange.demo.sources import cast
 from tests.applications.core_support import (
     applications,
     entries,
     esf_body,
+    grant_demo_windows,
     hub,
     last_seq,
     material,
@@ -67,7 +70,8 @@ def test_an_esf_transfer_is_accepted_with_its_materials_pulled(
     assert material(case, "property_cert")["evidence"]["owner_name"] == "陈建国、沈丽华"
     # Not in the catalogue, or 不予共享: the applicant brings them; nothing was asked for them.
     eligibility = material(case, "purchase_eligibility")
-    assert eligibility["status"] == "must_submit" and "not in the catalogue" in eligibility["reason"]
+    assert eligibility["status"] == "must_submit"
+    assert "not in the catalogue" in eligibility["reason"]
     tax = material(case, "buyer_tax_record")
     assert tax["status"] == "must_submit" and "不予共享" in tax["reason"]
     assert material(case, "power_of_attorney")["status"] == "must_submit"
@@ -118,9 +122,8 @@ def test_the_same_key_replays_the_same_bytes_and_stores_one_application(
 def test_a_submission_without_an_idempotency_key_is_refused(
     hub: TestClient, app: FastAPI, db: Session
 ) -> None:
-    from tests.records.support import headers
-
-    response = hub.post("/v1/applications", json=esf_body(), headers=headers(app, "zj-zrzyt-window"))
+    window = system_headers(app, "zj-zrzyt-window", "zj-zrzyt")
+    response = hub.post("/v1/applications", json=esf_body(), headers=window)
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "Idempotency-Key"
     assert applications(db) == []
@@ -261,3 +264,35 @@ def test_a_minor_material_is_accepted_pending_its_promised_date(
     assert material(case, "newborn_photo")["status"] == "accepted_pending"
     # zj-wjw was granted nothing in this test: its pulls are refused, naming the grant.
     assert material(case, "birth_certificate")["status"] == "refused"
+
+
+def test_the_demo_examples_go_through_end_to_end(
+    hub: TestClient, app: FastAPI, demo_bound: Settings
+) -> None:
+    """``datarun demo application-example`` bodies, as the README's curl sequence sends them."""
+    grant_demo_windows(app, demo_bound)
+    expected = {
+        "esf-transfer": (
+            "zj-zrzyt",
+            {"seller_id": "fetched", "registration_application": "submitted"},
+        ),
+        "newborn": (
+            "zj-wjw",
+            {"birth_certificate": "fetched", "newborn_photo": "accepted_pending"},
+        ),
+        "company-start": (
+            "zj-scjgj",
+            {"name_declaration": "fetched", "seal_filing": "accepted_pending"},
+        ),
+    }
+    for one_thing, (department, statuses) in expected.items():
+        window = system_headers(app, WINDOWS[one_thing], department)
+        response = submit(hub, app, example(one_thing), auth=window)
+        assert response.status_code == 201, (one_thing, response.text)
+        case = response.json()
+        for code, status in statuses.items():
+            assert material(case, code)["status"] == status, (one_thing, material(case, code))
+        assert not [m for m in case["materials"] if m["status"] in ("refused", "unavailable")], (
+            one_thing,
+            [(m["code"], m["status"], m["reason"]) for m in case["materials"]],
+        )

@@ -16,7 +16,11 @@ _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def person(
-    session: Session, username: str, *, department: str, roles: list[str],
+    session: Session,
+    username: str,
+    *,
+    department: str,
+    roles: list[str],
     password: str = PASSWORD,
 ) -> str:
     """Register a person with a console password (committed); return the password."""

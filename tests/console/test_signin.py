@@ -52,7 +52,9 @@ def test_the_session_cookie_is_httponly_lax_and_stores_only_a_digest(
 ) -> None:
     person(db, "li.hua", department="zj-gat", roles=["catalog_admin"])
     response = _post_login(client, "li.hua", PASSWORD)
-    cookie = next(c for c in response.headers.get_list("set-cookie") if c.startswith(SESSION_COOKIE))
+    cookie = next(
+        c for c in response.headers.get_list("set-cookie") if c.startswith(SESSION_COOKIE)
+    )
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/console" in cookie
     token = client.cookies[SESSION_COOKIE]
     stored = db.scalars(select(ConsoleSession.id)).all()
@@ -67,8 +69,9 @@ def test_the_cookie_is_secure_outside_development(app: FastAPI, db: Session) -> 
     person(db, "li.hua", department="zj-gat", roles=["catalog_admin"])
     with TestClient(app, base_url="https://testserver") as https:
         response = _post_login(https, "li.hua", PASSWORD)
-        cookie = next(c for c in response.headers.get_list("set-cookie")
-                      if c.startswith(SESSION_COOKIE))
+        cookie = next(
+            c for c in response.headers.get_list("set-cookie") if c.startswith(SESSION_COOKIE)
+        )
         assert "Secure" in cookie
         assert https.get("/console/", follow_redirects=False).status_code == 200
 
@@ -114,17 +117,28 @@ def test_a_post_without_the_csrf_token_is_refused(client: TestClient, db: Sessio
     assert refused.status_code == 403 and "CSRF" in refused.text
     assert SESSION_COOKIE not in client.cookies
     csrf = sign_in(client, "li.hua")
-    form = {"code": "301001001/000009", "name": "测试资源", "provider": "zj-gat",
-            "format": "database", "share_type": "unconditional", "share_method": "api",
-            "open_type": "closed", "update_cycle": "daily", "item_rows": "1",
-            "item-0-code": "id_number", "item-0-name": "公民身份号码", "item-0-data_type": "C"}
+    form = {
+        "code": "301001001/000009",
+        "name": "测试资源",
+        "provider": "zj-gat",
+        "format": "database",
+        "share_type": "unconditional",
+        "share_method": "api",
+        "open_type": "closed",
+        "update_cycle": "daily",
+        "item_rows": "1",
+        "item-0-code": "id_number",
+        "item-0-name": "公民身份号码",
+        "item-0-data_type": "C",
+    }
     for bad in ({}, {"csrf_token": "0" * 64}, {"csrf_token": csrf[:-1]}):
         response = client.post("/console/catalogue/new", data={**form, **bad})
         assert response.status_code == 403 and "CSRF" in response.text
     assert db.scalar(select(func.count()).select_from(Resource)) == 0
     # With the token (form field or the htmx header) the same post goes through.
-    ok = client.post("/console/catalogue/new", data=form, headers={"X-CSRF-Token": csrf},
-                     follow_redirects=False)
+    ok = client.post(
+        "/console/catalogue/new", data=form, headers={"X-CSRF-Token": csrf}, follow_redirects=False
+    )
     assert ok.status_code == 303
     # Signing out needs the token too.
     assert client.post("/console/logout").status_code == 403
@@ -157,8 +171,16 @@ def test_an_idle_or_disabled_session_ends(client: TestClient, db: Session) -> No
     assert client.get("/console/", follow_redirects=False).status_code == 303
 
 
-@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/v1/me",
-                                    "/console/../v1/me", "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example/",
+        "//evil.example/x",
+        "/v1/me",
+        "/console/../v1/me",
+        "javascript:alert(1)",
+    ],
+)
 def test_sign_in_never_redirects_off_the_console(
     client: TestClient, db: Session, target: str
 ) -> None:
@@ -181,11 +203,15 @@ def test_the_cli_sets_a_password_and_unlocks(
 ) -> None:
     person(db, "li.hua", department="zj-gat", roles=["catalog_admin"])
     runner = CliRunner()
-    short = runner.invoke(datarun, ["users", "set-password", "li.hua", "--password-stdin"],
-                          input="short\n")
+    short = runner.invoke(
+        datarun, ["users", "set-password", "li.hua", "--password-stdin"], input="short\n"
+    )
     assert short.exit_code == 1 and "at least 12 characters" in short.output
-    done = runner.invoke(datarun, ["users", "set-password", "li.hua", "--password-stdin"],
-                         input="another good pass phrase\n")
+    done = runner.invoke(
+        datarun,
+        ["users", "set-password", "li.hua", "--password-stdin"],
+        input="another good pass phrase\n",
+    )
     assert done.exit_code == 0, done.output
     stored = _user(db, "li.hua").password_hash or ""
     assert stored.startswith("$argon2id$")
@@ -196,6 +222,9 @@ def test_the_cli_sets_a_password_and_unlocks(
     db.commit()
     assert runner.invoke(datarun, ["users", "unlock", "li.hua"]).exit_code == 0
     assert _user(db, "li.hua").locked_until is None
-    missing = runner.invoke(datarun, ["users", "set-password", "nobody", "--password-stdin"],
-                            input="another good pass phrase\n")
+    missing = runner.invoke(
+        datarun,
+        ["users", "set-password", "nobody", "--password-stdin"],
+        input="another good pass phrase\n",
+    )
     assert missing.exit_code == 1 and "no user nobody" in missing.output

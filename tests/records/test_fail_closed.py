@@ -8,6 +8,8 @@ route without a sample fails ``test_every_data_route_is_audited`` until one is a
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -25,6 +27,7 @@ from exchange.records.audited import (
     AuditedRoute,
     audit_trail,
 )
+from tests.applications.core_support import esf_body, pdf_file
 from tests.fixtures.factories import create_department, create_system
 from tests.records.support import (
     ID_CARD,
@@ -38,7 +41,10 @@ from tests.records.support import (
     last_seq,
 )
 
-# (method, route path) → how to call it: a URL and a JSON body (None for GET).
+_FILE = {k: v for k, v in pdf_file("power_of_attorney").items() if k != "material"}
+_CASE = "/v1/applications/{number}"
+# (method, route path) → how to call it: a URL and a JSON body (None for GET). "{number}" in
+# a URL is the number of an application (二手房交易过户) submitted for that call.
 SAMPLE_CALLS: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
     ("POST", "/v1/records/{code:path}/lookup"): (
         f"/v1/records/{ID_CARD}/lookup",
@@ -48,7 +54,20 @@ SAMPLE_CALLS: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
         f"/v1/records/{ID_CARD}?key={SELLER}&items={','.join(ID_ITEMS)}&purpose={TRANSFER}",
         None,
     ),
+    ("POST", "/v1/applications"): ("/v1/applications", esf_body()),
+    ("GET", "/v1/applications"): ("/v1/applications", None),
+    ("GET", _CASE): (_CASE, None),
+    ("POST", _CASE + "/materials/{material}/decline"): (
+        _CASE + "/materials/seller_id/decline",
+        {},
+    ),
+    ("POST", _CASE + "/materials/{material}/files"): (
+        _CASE + "/materials/power_of_attorney/files",
+        _FILE,
+    ),
+    ("POST", _CASE + "/confirm"): (_CASE + "/confirm", None),
 }
+NEEDS_NUMBER = sum("{number}" in url for url, _ in SAMPLE_CALLS.values())
 # What must never appear in a refusal: the seller's record as the source holds it.
 PERSONAL = ["陈建国", cast.PROPERTY_ADDRESS, "sha-256"]
 
@@ -64,7 +83,7 @@ def _data_routes(app: FastAPI) -> list[tuple[str, APIRoute]]:
 
 
 def _calls(path: str, route: APIRoute) -> Iterator[tuple[str, str]]:
-    for method in sorted(route.methods):
+    for method in sorted(route.methods or ()):
         yield method, path
 
 
@@ -79,15 +98,32 @@ def _dependency_calls(route: APIRoute) -> set[Callable[..., Any]]:
     return found
 
 
-def _call(client: TestClient, app: FastAPI, method: str, path: str) -> Any:
+def _call(
+    client: TestClient, app: FastAPI, method: str, path: str, numbers: list[str] | None = None
+) -> Any:
     url, body = SAMPLE_CALLS[(method, path)]
-    return client.request(method, url, json=body, headers=headers(app, WINDOW))
+    if "{number}" in url:
+        assert numbers, f"{method} {path} needs an application submitted for it"
+        url = url.replace("{number}", numbers.pop())
+    head = {**headers(app, WINDOW), "Idempotency-Key": uuid.uuid4().hex}
+    return client.request(method, url, json=body, headers=head)
+
+
+def _submitted(client: TestClient, app: FastAPI, count: int) -> list[str]:
+    """Submit ``count`` applications (the log must work); return their numbers."""
+    numbers = []
+    for _ in range(count):
+        response = _call(client, app, "POST", "/v1/applications")
+        assert response.status_code == 201, response.text
+        numbers.append(response.json()["number"])
+    return numbers
 
 
 def test_every_data_route_is_audited(hub: TestClient, app: FastAPI) -> None:
     routes = _data_routes(app)
     assert routes, "no data route found: did the records router stop being included?"
     grant_esf_transfer(hub, app)
+    numbers = _submitted(hub, app, NEEDS_NUMBER)
     for route_path, route in routes:
         assert isinstance(route, AuditedRoute), f"{route_path} is not an AuditedRoute"
         assert audit_trail in _dependency_calls(route), f"{route_path} lacks AuditedDataRoute"
@@ -95,17 +131,31 @@ def test_every_data_route_is_audited(hub: TestClient, app: FastAPI) -> None:
         for method, path in _calls(route_path, route):
             assert (method, path) in SAMPLE_CALLS, f"add a sample call for {method} {path}"
             before = last_seq(app)
-            response = _call(hub, app, method, path)
-            assert response.status_code == 200, (path, response.text)
+            response = _call(hub, app, method, path, numbers)
+            assert response.status_code in (200, 201), (path, response.text)
             logged = entries(app, before)
             assert logged, f"{method} {path} answered without an access-log entry"
-            assert logged[-1].response_hash == response.json()["records_sha256"]
+            body = response.json()
+            if "records_sha256" in body:  # a record pull: the entry holds the records' hash
+                assert logged[-1].response_hash == body["records_sha256"]
+            elif method == "GET":  # a read: the entry holds the hash of the bytes sent
+                assert logged[-1].response_hash == hashlib.sha256(response.content).hexdigest()
+            if "number" in body:  # a case file: every entry names its case
+                assert {e.case_id for e in logged} == {body["number"]}
+
+
+@pytest.fixture
+def numbers(hub: TestClient, app: FastAPI) -> list[str]:
+    """Applications submitted while the access log still works, one per call needing one."""
+    grant_esf_transfer(hub, app)
+    return _submitted(hub, app, NEEDS_NUMBER)
 
 
 @pytest.fixture(params=["table-gone", "dead-database"])
-def broken_audit(request: pytest.FixtureRequest, hub: TestClient, app: FastAPI) -> Iterator[str]:
+def broken_audit(
+    request: pytest.FixtureRequest, hub: TestClient, app: FastAPI, numbers: list[str]
+) -> Iterator[str]:
     """The access log cannot be written: its table is gone, or its database is unreachable."""
-    grant_esf_transfer(hub, app)
     kind: str = request.param
     original: AuditLog = app.state.audit
     if kind == "table-gone":
@@ -126,12 +176,12 @@ def broken_audit(request: pytest.FixtureRequest, hub: TestClient, app: FastAPI) 
 
 
 def test_no_data_leaves_when_the_access_log_cannot_be_written(
-    broken_audit: str, hub: TestClient, app: FastAPI
+    broken_audit: str, hub: TestClient, app: FastAPI, numbers: list[str]
 ) -> None:
     checked = 0
     for route_path, route in _data_routes(app):
         for method, path in _calls(route_path, route):
-            response = _call(hub, app, method, path)
+            response = _call(hub, app, method, path, numbers)
             assert response.status_code == 503, (broken_audit, path, response.text)
             problem = response.json()
             assert problem["type"].endswith("/audit-unavailable")

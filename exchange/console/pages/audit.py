@@ -36,12 +36,38 @@ CHART_DAYS = 30
 VERIFY_CHUNK = 10_000
 DECISIONS = ("allowed", "partial", "denied", "source_error")
 REPORTS = ("top-consumers", "no-case", "off-hours", "denial-spikes", "subject")
-FILTERS = ("from", "to", "department", "system", "resource", "subject", "purpose", "case_id",
-           "decision")
-CSV_COLUMNS = ("seq", "at", "department", "system", "provider", "resource_code",
-               "resource_version", "subject_key", "purpose", "case_id", "decision", "reason",
-               "outcome", "items_requested", "items_returned", "record_count", "grant_ids",
-               "latency_ms", "entry_hash")
+FILTERS = (
+    "from",
+    "to",
+    "department",
+    "system",
+    "resource",
+    "subject",
+    "purpose",
+    "case_id",
+    "decision",
+)
+CSV_COLUMNS = (
+    "seq",
+    "at",
+    "department",
+    "system",
+    "provider",
+    "resource_code",
+    "resource_version",
+    "subject_key",
+    "purpose",
+    "case_id",
+    "decision",
+    "reason",
+    "outcome",
+    "items_requested",
+    "items_returned",
+    "record_count",
+    "grant_ids",
+    "latency_ms",
+    "entry_hash",
+)
 Param = Annotated[str | None, Query(max_length=256)]
 
 
@@ -70,10 +96,14 @@ def filters_of(
     if times["from"] and times["to"] and times["from"] >= times["to"]:
         errors["to"] = [t("audit.to_after_from")]
     return audit.EntryFilters(
-        since=times["from"], until=times["to"],
-        department=values.get("department") or None, system=values.get("system") or None,
-        resource=values.get("resource") or None, subject=values.get("subject") or None,
-        purpose=values.get("purpose") or None, case_id=values.get("case_id") or None,
+        since=times["from"],
+        until=times["to"],
+        department=values.get("department") or None,
+        system=values.get("system") or None,
+        resource=values.get("resource") or None,
+        subject=values.get("subject") or None,
+        purpose=values.get("purpose") or None,
+        case_id=values.get("case_id") or None,
         decision=decision,
     ), errors
 
@@ -95,19 +125,27 @@ def overview(
     by_day = [(label[5:], values) for label, values in by_day]
     by_department = charts.pivot(repository.counts_by_department(session, since=since))[:15]
     denials = [(label, {"denied": v.get("denied", 0)}) for label, v in by_day]
-    return render(request, "audit/overview.html", {
-        "size": repository.log_size(session),
-        "per_day": charts.stacked_columns(by_day, DECISIONS, label_every=5),
-        "per_department": charts.stacked_rows(by_department, DECISIONS),
-        "denials": charts.stacked_columns(denials, ["denied"], label_every=5),
-        "days": CHART_DAYS, "reports": REPORTS,
-        "may_verify": authz.allowed(viewer.principal, obj="audit", act="verify"),
-    })
+    return render(
+        request,
+        "audit/overview.html",
+        {
+            "size": repository.log_size(session),
+            "per_day": charts.stacked_columns(by_day, DECISIONS, label_every=5),
+            "per_department": charts.stacked_rows(by_department, DECISIONS),
+            "denials": charts.stacked_columns(denials, ["denied"], label_every=5),
+            "days": CHART_DAYS,
+            "reports": REPORTS,
+            "may_verify": authz.allowed(viewer.principal, obj="audit", act="verify"),
+        },
+    )
 
 
 @router.get("/audit/entries")
 def search(
-    request: Request, session: DbSession, viewer: ConsoleUser, authz: ConsoleAuthz,
+    request: Request,
+    session: DbSession,
+    viewer: ConsoleUser,
+    authz: ConsoleAuthz,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     """Search the access log with filters, newest first."""
@@ -117,10 +155,20 @@ def search(
     found = None
     if not errors:
         found = audit.search(session, filters=filters, page=PageParams(page=page, size=PAGE_SIZE))
-    return render(request, "audit/search.html", {
-        "values": values, "errors": errors, "found": found, "page": page, "size": PAGE_SIZE,
-        "decisions": DECISIONS, "searched": any(values.values()),
-    }, status=422 if errors else 200)
+    return render(
+        request,
+        "audit/search.html",
+        {
+            "values": values,
+            "errors": errors,
+            "found": found,
+            "page": page,
+            "size": PAGE_SIZE,
+            "decisions": DECISIONS,
+            "searched": any(values.values()),
+        },
+        status=422 if errors else 200,
+    )
 
 
 def _csv_rows(request: Request, filters: audit.EntryFilters) -> Iterator[str]:
@@ -163,9 +211,13 @@ def export_csv(request: Request, viewer: ConsoleUser, authz: ConsoleAuthz) -> Re
     who = "".join(ch for ch in (filters.subject or "search") if ch.isalnum())[:40] or "search"
     name = f"access-log-{who}-{china_today().isoformat()}.csv"
     return StreamingResponse(
-        _csv_rows(request, filters), media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"',
-                 "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
+        _csv_rows(request, filters),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
     )
 
 
@@ -180,21 +232,37 @@ def entry(
 
 @router.get("/audit/subject")
 def subject_history(
-    request: Request, session: DbSession, viewer: ConsoleUser, authz: ConsoleAuthz,
-    key: Param = None, page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    request: Request,
+    session: DbSession,
+    viewer: ConsoleUser,
+    authz: ConsoleAuthz,
+    key: Param = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     """Show every access to one data subject's records, with who and why."""
     audit.require_auditor(viewer.principal, authz)
     key = (key or "").strip()
     found = summary = None
     if key:
-        found = audit.search(session, filters=audit.EntryFilters(subject=key),
-                             page=PageParams(page=page, size=PAGE_SIZE))
+        found = audit.search(
+            session,
+            filters=audit.EntryFilters(subject=key),
+            page=PageParams(page=page, size=PAGE_SIZE),
+        )
         summary = charts.stacked_rows(
-            charts.pivot(repository.counts_for_subject(session, key)), DECISIONS)
-    return render(request, "audit/subject.html", {
-        "key": key, "found": found, "summary": summary, "page": page, "size": PAGE_SIZE,
-    })
+            charts.pivot(repository.counts_for_subject(session, key)), DECISIONS
+        )
+    return render(
+        request,
+        "audit/subject.html",
+        {
+            "key": key,
+            "found": found,
+            "summary": summary,
+            "page": page,
+            "size": PAGE_SIZE,
+        },
+    )
 
 
 def verify_events(request: Request, from_seq: int) -> Iterator[dict[str, Any]]:
@@ -206,9 +274,13 @@ def verify_events(request: Request, from_seq: int) -> Iterator[dict[str, Any]]:
     def work() -> None:
         try:
             result = verify_log(
-                engine, secret=secret, from_seq=from_seq, chunk=VERIFY_CHUNK,
+                engine,
+                secret=secret,
+                from_seq=from_seq,
+                chunk=VERIFY_CHUNK,
                 progress=lambda done, total: events.put(
-                    {"kind": "progress", "done": done, "total": total}),
+                    {"kind": "progress", "done": done, "total": total}
+                ),
             )
             events.put({"kind": "result", "report": audit.to_report(result)})
         except Exception as exc:  # shown on the page; the log keeps the traceback
@@ -225,28 +297,35 @@ def verify_events(request: Request, from_seq: int) -> Iterator[dict[str, Any]]:
 
 
 @router.post("/audit/verify")
-def verify(
-    request: Request, viewer: ConsoleUser, authz: ConsoleAuthz, form: CsrfForm
-) -> Response:
+def verify(request: Request, viewer: ConsoleUser, authz: ConsoleAuthz, form: CsrfForm) -> Response:
     """Recompute every hash and check every signed checkpoint, showing progress as it goes."""
     audit.require_auditor(viewer.principal, authz, act="verify")
     try:
         from_seq = max(1, int(forms.text(form, "from_seq") or 1))
     except ValueError:
         from_seq = 1
-    return stream(request, "audit/verify.html", {
-        "events": verify_events(request, from_seq), "from_seq": from_seq,
-    })
+    return stream(
+        request,
+        "audit/verify.html",
+        {
+            "events": verify_events(request, from_seq),
+            "from_seq": from_seq,
+        },
+    )
 
 
 def _tool_page(request: Request, session: Session, **extra: Any) -> Response:
-    return render(request, "audit/result.html", {"export": None, "report": None,
-                                                  "problem": None, **extra})
+    return render(
+        request, "audit/result.html", {"export": None, "report": None, "problem": None, **extra}
+    )
 
 
 @router.post("/audit/export")
 def export(
-    request: Request, session: DbSession, viewer: ConsoleUser, authz: ConsoleAuthz,
+    request: Request,
+    session: DbSession,
+    viewer: ConsoleUser,
+    authz: ConsoleAuthz,
     form: CsrfForm,
 ) -> Response:
     """Export the log to Parquet with a signed manifest (subject keys as HMACs)."""
@@ -254,7 +333,8 @@ def export(
     settings = request.app.state.settings
     try:
         result = export_log(
-            request.app.state.engine, secret=settings.secret_key.get_secret_value(),
+            request.app.state.engine,
+            secret=settings.secret_key.get_secret_value(),
             out_dir=audit.export_dir(settings),
         )
     except DomainError as exc:
@@ -264,7 +344,10 @@ def export(
 
 @router.post("/audit/reports")
 def report(
-    request: Request, session: DbSession, viewer: ConsoleUser, authz: ConsoleAuthz,
+    request: Request,
+    session: DbSession,
+    viewer: ConsoleUser,
+    authz: ConsoleAuthz,
     form: CsrfForm,
 ) -> Response:
     """Run a DuckDB report over the Parquet exports (their manifests are checked first)."""
@@ -273,9 +356,8 @@ def report(
     if name not in REPORTS:
         return _tool_page(request, session, problem=f"unknown report {name!r}")
     try:
-        body = ReportRequest(name=name, subject=forms.optional(form, "subject"))  # type: ignore[arg-type]
+        body = ReportRequest(name=name, subject=forms.optional(form, "subject"))
         result = audit.report(request.app.state.settings, request=body)
     except (DomainError, ValueError) as exc:
         return _tool_page(request, session, problem=getattr(exc, "detail", str(exc)))
     return _tool_page(request, session, report=result)
-

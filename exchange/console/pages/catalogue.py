@@ -16,6 +16,7 @@ from exchange.console import diff, forms, repository
 from exchange.console.auth import ConsoleAuthz, ConsoleUser, CsrfForm, Viewer
 from exchange.console.i18n import Translator
 from exchange.console.render import ConsoleRoute, language_of, redirect, render
+from exchange.console.rules import place_errors
 from exchange.core.deps import DbSession
 from exchange.core.errors import Conflict, InvalidInput
 from exchange.core.pagination import PageParams
@@ -25,8 +26,15 @@ router = APIRouter(route_class=ConsoleRoute)
 Text = Annotated[str | None, Query(max_length=200)]
 PageNo = Annotated[int, Query(ge=1, le=100_000)]
 
-FORMATS = ("electronic_file", "spreadsheet", "database", "image", "streaming",
-           "self_describing", "service_interface")
+FORMATS = (
+    "electronic_file",
+    "spreadsheet",
+    "database",
+    "image",
+    "streaming",
+    "self_describing",
+    "service_interface",
+)
 SHARE_TYPES = ("unconditional", "conditional", "none")
 SHARE_METHODS = ("api", "file", "database")
 OPEN_TYPES = ("open", "conditional", "closed")
@@ -35,6 +43,24 @@ DATA_TYPES = ("C", "N", "Y", "D", "T", "L", "M", "G", "B", "I", "F")
 STATUSES = resource_rules.STATUSES
 PAGE_SIZE = 20
 BLANK_ROWS = 3
+FORM_FIELDS = frozenset(
+    {
+        "code",
+        "name",
+        "provider",
+        "summary",
+        "format",
+        "share_type",
+        "share_condition",
+        "share_method",
+        "legal_basis",
+        "open_type",
+        "update_cycle",
+        "published_on",
+        "related_codes",
+        "items",
+    }
+)
 
 
 def _writable(viewer: Viewer, authz: Authorizer, provider: str) -> bool:
@@ -64,12 +90,20 @@ def search(
 ) -> Response:
     """Browse and search the catalogue."""
     authz.require(viewer.principal, obj="catalog", act="read")
-    params = {"q": q, "provider": provider or None, "share_type": share_type or None,
-              "status": status or None, "update_cycle": update_cycle or None}
+    params = {
+        "q": q,
+        "provider": provider or None,
+        "share_type": share_type or None,
+        "status": status or None,
+        "update_cycle": update_cycle or None,
+    }
     errors: dict[str, list[str]] = {}
     t = Translator(language_of(request))
-    for name, allowed in (("share_type", SHARE_TYPES), ("status", STATUSES),
-                          ("update_cycle", UPDATE_CYCLES)):
+    for name, allowed in (
+        ("share_type", SHARE_TYPES),
+        ("status", STATUSES),
+        ("update_cycle", UPDATE_CYCLES),
+    ):
         if params[name] and params[name] not in allowed:
             errors[name] = [t("form.choose")]
             params[name] = None
@@ -77,32 +111,64 @@ def search(
     total = 0
     try:
         rows, total = service.search_resources(
-            session, principal=viewer.principal, page=PageParams(page=page, size=PAGE_SIZE),
+            session,
+            principal=viewer.principal,
+            page=PageParams(page=page, size=PAGE_SIZE),
             **params,
         )
     except InvalidInput as exc:
         errors.setdefault("provider", []).append(exc.detail)
     departments = [(d.code, d.name) for d in repository.departments(session)]
-    return render(request, "catalogue/list.html", {
-        "rows": rows, "total": total, "page": page, "size": PAGE_SIZE, "params": params,
-        "errors": errors, "departments": departments, "share_types": SHARE_TYPES,
-        "statuses": STATUSES, "update_cycles": UPDATE_CYCLES,
-        "can_create": bool(_providers(session, viewer, authz)),
-    })
+    return render(
+        request,
+        "catalogue/list.html",
+        {
+            "rows": rows,
+            "total": total,
+            "page": page,
+            "size": PAGE_SIZE,
+            "params": params,
+            "errors": errors,
+            "departments": departments,
+            "share_types": SHARE_TYPES,
+            "statuses": STATUSES,
+            "update_cycles": UPDATE_CYCLES,
+            "can_create": bool(_providers(session, viewer, authz)),
+        },
+    )
 
 
 def _form_page(
-    request: Request, session: Session, viewer: Viewer, authz: Authorizer, *,
-    values: dict[str, Any], items: list[dict[str, Any]], errors: dict[str, list[str]],
-    code: str | None, status: int = 200,
+    request: Request,
+    session: Session,
+    viewer: Viewer,
+    authz: Authorizer,
+    *,
+    values: dict[str, Any],
+    items: list[dict[str, Any]],
+    errors: dict[str, list[str]],
+    code: str | None,
+    status: int = 200,
 ) -> Response:
     rows = items + [{} for _ in range(BLANK_ROWS)]
-    return render(request, "catalogue/form.html", {
-        "values": values, "items": rows, "errors": errors, "code": code,
-        "providers": _providers(session, viewer, authz), "formats": FORMATS,
-        "share_types": SHARE_TYPES, "share_methods": SHARE_METHODS, "open_types": OPEN_TYPES,
-        "update_cycles": UPDATE_CYCLES, "data_types": DATA_TYPES,
-    }, status=status)
+    return render(
+        request,
+        "catalogue/form.html",
+        {
+            "values": values,
+            "items": rows,
+            "errors": errors,
+            "code": code,
+            "providers": _providers(session, viewer, authz),
+            "formats": FORMATS,
+            "share_types": SHARE_TYPES,
+            "share_methods": SHARE_METHODS,
+            "open_types": OPEN_TYPES,
+            "update_cycles": UPDATE_CYCLES,
+            "data_types": DATA_TYPES,
+        },
+        status=status,
+    )
 
 
 def _values(form: Any) -> dict[str, Any]:
@@ -131,15 +197,18 @@ def _shown(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _errors(errors: list[dict[str, Any]], rows: forms.ItemRows) -> dict[str, list[str]]:
-    grouped: dict[str, list[str]] = {}
-    for e in errors:
-        name = rows.field_name(str(e.get("field") or "form"))
-        grouped.setdefault(name, []).append(str(e.get("message", "")))
-    return grouped
+    """Place each error beside its field; an item's error beside its row's field."""
+    mapped = [{**e, "field": rows.field_name(str(e.get("field") or "form"))} for e in errors]
+    item_fields = {str(e["field"]) for e in mapped if str(e["field"]).startswith("item-")}
+    return place_errors(mapped, FORM_FIELDS | item_fields)
 
 
 def _save(
-    request: Request, session: Session, viewer: Viewer, authz: Authorizer, form: Any,
+    request: Request,
+    session: Session,
+    viewer: Viewer,
+    authz: Authorizer,
+    form: Any,
     code: str | None,
 ) -> Response:
     """Validate and save a create or edit form; on any error, show it with nothing saved."""
@@ -150,13 +219,15 @@ def _save(
         if code is None:
             new_code = forms.text(form, "code", 64)
             data = ResourceCreate.model_validate({"code": new_code, **values, "items": rows.rows})
-            resource = service.create_resource(session, data=data, actor=viewer.principal,
-                                               authz=authz)
+            resource = service.create_resource(
+                session, data=data, actor=viewer.principal, authz=authz
+            )
             done = "created"
         else:
             update = ResourceUpdate.model_validate({**values, "items": rows.rows})
-            resource = service.update_resource(session, code=code, data=update,
-                                               actor=viewer.principal, authz=authz)
+            resource = service.update_resource(
+                session, code=code, data=update, actor=viewer.principal, authz=authz
+            )
             done = "saved"
     except (ValidationError, InvalidInput, Conflict) as exc:
         session.rollback()  # nothing half-saved
@@ -170,8 +241,17 @@ def _save(
         shown = _shown(values)
         if code is None:
             shown["code"] = forms.text(form, "code", 64)
-        return _form_page(request, session, viewer, authz, values=shown, items=rows.shown,
-                          errors=_errors(problems, rows), code=code, status=422)
+        return _form_page(
+            request,
+            session,
+            viewer,
+            authz,
+            values=shown,
+            items=rows.shown,
+            errors=_errors(problems, rows),
+            code=code,
+            status=422,
+        )
     return redirect(f"/console/catalogue/{resource.code}?done={done}")
 
 
@@ -181,17 +261,31 @@ def new_form(
 ) -> Response:
     """Show the form for a new catalogue entry (a draft)."""
     providers = _providers(session, viewer, authz)
-    authz.require(viewer.principal, obj="catalog", act="write",
-                  domain=providers[0][0] if providers else viewer.department)
-    values = {"provider": viewer.department, "share_method": "api", "open_type": "closed",
-              "update_cycle": "daily", "format": "database", "share_type": "conditional"}
-    return _form_page(request, session, viewer, authz, values=values, items=[], errors={},
-                      code=None)
+    authz.require(
+        viewer.principal,
+        obj="catalog",
+        act="write",
+        domain=providers[0][0] if providers else viewer.department,
+    )
+    values = {
+        "provider": viewer.department,
+        "share_method": "api",
+        "open_type": "closed",
+        "update_cycle": "daily",
+        "format": "database",
+        "share_type": "conditional",
+    }
+    return _form_page(
+        request, session, viewer, authz, values=values, items=[], errors={}, code=None
+    )
 
 
 @router.post("/catalogue/new")
 def create(
-    request: Request, session: DbSession, viewer: ConsoleUser, authz: ConsoleAuthz,
+    request: Request,
+    session: DbSession,
+    viewer: ConsoleUser,
+    authz: ConsoleAuthz,
     form: CsrfForm,
 ) -> Response:
     """Create a catalogue entry as a draft."""
@@ -206,16 +300,30 @@ def edit_form(
     resource = service.get_resource(session, code=code, principal=viewer.principal)
     authz.require(viewer.principal, obj="catalog", act="write", domain=resource.provider.code)
     snap = resource_rules.snapshot(resource)
-    items = [{**i, "sensitivity": str(i["sensitivity"]), "description": i["description"] or ""}
-             for i in snap.pop("items")]
-    return _form_page(request, session, viewer, authz, values=_shown(snap), items=items,
-                      errors={}, code=resource.code)
+    items = [
+        {**i, "sensitivity": str(i["sensitivity"]), "description": i["description"] or ""}
+        for i in snap.pop("items")
+    ]
+    return _form_page(
+        request,
+        session,
+        viewer,
+        authz,
+        values=_shown(snap),
+        items=items,
+        errors={},
+        code=resource.code,
+    )
 
 
 @router.post("/catalogue/{code:path}/edit")
 def edit(
-    request: Request, session: DbSession, viewer: ConsoleUser, authz: ConsoleAuthz,
-    form: CsrfForm, code: str,
+    request: Request,
+    session: DbSession,
+    viewer: ConsoleUser,
+    authz: ConsoleAuthz,
+    form: CsrfForm,
+    code: str,
 ) -> Response:
     """Save changes to an entry; its version bumps by what changed."""
     return _save(request, session, viewer, authz, form, code)
@@ -223,35 +331,59 @@ def edit(
 
 @router.post("/catalogue/{code:path}/status")
 def change_status(
-    request: Request, session: DbSession, viewer: ConsoleUser, authz: ConsoleAuthz,
-    form: CsrfForm, code: str,
+    request: Request,
+    session: DbSession,
+    viewer: ConsoleUser,
+    authz: ConsoleAuthz,
+    form: CsrfForm,
+    code: str,
 ) -> Response:
     """Publish, deprecate, reinstate or retire an entry."""
     status = forms.text(form, "status", 16)
     if status not in STATUSES:
         raise InvalidInput(f"unknown status {status!r}")
-    service.change_status(session, code=code, status=status, actor=viewer.principal,
-                          authz=authz, reason=forms.optional(form, "reason"))
+    service.change_status(
+        session,
+        code=code,
+        status=status,
+        actor=viewer.principal,
+        authz=authz,
+        reason=forms.optional(form, "reason"),
+    )
     return redirect(f"/console/catalogue/{code}?done=status")
 
 
 @router.get("/catalogue/{code:path}")
 def entry(
-    request: Request, session: DbSession, viewer: ConsoleUser, authz: ConsoleAuthz, code: str,
+    request: Request,
+    session: DbSession,
+    viewer: ConsoleUser,
+    authz: ConsoleAuthz,
+    code: str,
     done: Annotated[str | None, Query(max_length=16)] = None,
 ) -> Response:
     """Show an entry's full metadata and its version history with what changed."""
     resource = service.get_resource(session, code=code, principal=viewer.principal)
     versions = service.list_versions(session, code=code, principal=viewer.principal)
     history = [
-        {"version": v, "changes": [
-            {**c, "pieces": diff.inline(c.get("from"), c.get("to"))} for c in v.changes
-        ]}
+        {
+            "version": v,
+            "changes": [
+                {**c, "pieces": diff.inline(c.get("from"), c.get("to"))} for c in v.changes
+            ],
+        }
         for v in reversed(versions)
     ]
     writable = _writable(viewer, authz, resource.provider.code)
     moves = sorted(resource_rules.LIFECYCLE.get(resource.status, frozenset())) if writable else []
-    return render(request, "catalogue/entry.html", {
-        "r": service.to_read(resource), "history": history, "writable": writable,
-        "moves": moves, "done": done,
-    })
+    return render(
+        request,
+        "catalogue/entry.html",
+        {
+            "r": service.to_read(resource),
+            "history": history,
+            "writable": writable,
+            "moves": moves,
+            "done": done,
+        },
+    )

@@ -20,7 +20,9 @@ _ONE = PageParams(page=1, size=1)
 
 
 @router.get("/")
-def home(request: Request, session: DbSession, viewer: ConsoleUser, authz: ConsoleAuthz) -> Response:
+def home(
+    request: Request, session: DbSession, viewer: ConsoleUser, authz: ConsoleAuthz
+) -> Response:
     """Show the viewer's waiting work: grant requests, objections, the log's size."""
     p = viewer.principal
     counts: dict[str, Any] = {}
@@ -30,7 +32,12 @@ def home(request: Request, session: DbSession, viewer: ConsoleUser, authz: Conso
             session, principal=p, authz=authz, page=_ONE, role=role, status="pending"
         )
         overdue = grant_views.list_grants(
-            session, principal=p, authz=authz, page=_ONE, role=role, status="pending",
+            session,
+            principal=p,
+            authz=authz,
+            page=_ONE,
+            role=role,
+            status="pending",
             overdue=True,
         )
         counts["pending"], counts["overdue"] = pending.total, overdue.total

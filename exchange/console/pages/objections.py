@@ -13,7 +13,7 @@ from exchange.console import forms
 from exchange.console.auth import ConsoleAuthz, ConsoleUser, CsrfForm, Viewer
 from exchange.console.i18n import Translator
 from exchange.console.render import ConsoleRoute, language_of, redirect, render
-from exchange.console.rules import errors_by_field
+from exchange.console.rules import place_errors
 from exchange.core.deps import DbSession
 from exchange.core.errors import Conflict, InvalidInput
 from exchange.core.pagination import PageParams
@@ -31,7 +31,10 @@ ANSWERS = ("corrected", "confirmed_correct", "rejected")
 
 @router.get("/objections")
 def objection_list(
-    request: Request, session: DbSession, viewer: ConsoleUser, authz: ConsoleAuthz,
+    request: Request,
+    session: DbSession,
+    viewer: ConsoleUser,
+    authz: ConsoleAuthz,
     view: Annotated[str | None, Query(max_length=16)] = None,
     role: Annotated[str | None, Query(max_length=16)] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
@@ -42,35 +45,68 @@ def objection_list(
     if role not in ROLES:
         role = None if is_global(viewer.principal) else "provider"
     found = views.list_objections(
-        session, principal=viewer.principal, authz=authz,
-        page=PageParams(page=page, size=PAGE_SIZE), role=role,
-        status="open" if view == "overdue" else view, overdue=view == "overdue",
+        session,
+        principal=viewer.principal,
+        authz=authz,
+        page=PageParams(page=page, size=PAGE_SIZE),
+        role=role,
+        status="open" if view == "overdue" else view,
+        overdue=view == "overdue",
     )
-    return render(request, "objections/list.html", {
-        "found": found, "view": view, "role": role or "", "views": VIEWS, "roles": ROLES,
-        "page": page, "size": PAGE_SIZE,
-    })
+    return render(
+        request,
+        "objections/list.html",
+        {
+            "found": found,
+            "view": view,
+            "role": role or "",
+            "views": VIEWS,
+            "roles": ROLES,
+            "page": page,
+            "size": PAGE_SIZE,
+        },
+    )
 
 
 def _detail_page(
-    request: Request, session: Session, viewer: Viewer, authz: Authorizer, objection_id: int,
-    *, errors: dict[str, list[str]] | None = None, done: str | None = None, status: int = 200,
+    request: Request,
+    session: Session,
+    viewer: Viewer,
+    authz: Authorizer,
+    objection_id: int,
+    *,
+    errors: dict[str, list[str]] | None = None,
+    done: str | None = None,
+    status: int = 200,
 ) -> Response:
     objection = views.get_objection(
         session, objection_id=objection_id, principal=viewer.principal, authz=authz
     )
     may_answer = objection.status == "open" and authz.allowed(
-        viewer.principal, obj="objection", act="answer", domain=objection.provider)
-    return render(request, "objections/detail.html", {
-        "o": objection, "may_answer": may_answer, "answers": ANSWERS, "errors": errors or {},
-        "done": done,
-    }, status=status)
+        viewer.principal, obj="objection", act="answer", domain=objection.provider
+    )
+    return render(
+        request,
+        "objections/detail.html",
+        {
+            "o": objection,
+            "may_answer": may_answer,
+            "answers": ANSWERS,
+            "errors": errors or {},
+            "done": done,
+        },
+        status=status,
+    )
 
 
 @router.get("/objections/{objection_id}")
 def objection_detail(
-    request: Request, session: DbSession, viewer: ConsoleUser, authz: ConsoleAuthz,
-    objection_id: int, done: Annotated[str | None, Query(max_length=16)] = None,
+    request: Request,
+    session: DbSession,
+    viewer: ConsoleUser,
+    authz: ConsoleAuthz,
+    objection_id: int,
+    done: Annotated[str | None, Query(max_length=16)] = None,
 ) -> Response:
     """Show an objection with its history, and the answer form for its provider."""
     return _detail_page(request, session, viewer, authz, objection_id, done=done)
@@ -78,17 +114,28 @@ def objection_detail(
 
 @router.post("/objections/{objection_id}/answer")
 def answer(
-    request: Request, session: DbSession, viewer: ConsoleUser, authz: ConsoleAuthz,
-    form: CsrfForm, objection_id: int,
+    request: Request,
+    session: DbSession,
+    viewer: ConsoleUser,
+    authz: ConsoleAuthz,
+    form: CsrfForm,
+    objection_id: int,
 ) -> Response:
     """Answer an open objection: corrected, confirmed correct, or rejected with a reason."""
     t = Translator(language_of(request))
     try:
-        data = AnswerCreate.model_validate({
-            "answer": forms.text(form, "answer", 32), "reason": forms.optional(form, "reason"),
-        })
+        data = AnswerCreate.model_validate(
+            {
+                "answer": forms.text(form, "answer", 32),
+                "reason": forms.optional(form, "reason"),
+            }
+        )
         decisions.answer(
-            session, objection_id=objection_id, data=data, actor=viewer.principal, authz=authz,
+            session,
+            objection_id=objection_id,
+            data=data,
+            actor=viewer.principal,
+            authz=authz,
             record_denied=service.denial_recorder(request.app.state.sessionmaker),
         )
     except (ValidationError, InvalidInput, Conflict) as exc:
@@ -97,7 +144,13 @@ def answer(
             problems = forms.validation_errors(exc, t)
         else:
             problems = exc.errors or [{"field": "form", "message": exc.detail}]
-        return _detail_page(request, session, viewer, authz, objection_id,
-                            errors=errors_by_field(problems),
-                            status=409 if isinstance(exc, Conflict) else 422)
+        return _detail_page(
+            request,
+            session,
+            viewer,
+            authz,
+            objection_id,
+            errors=place_errors(problems, ("answer", "reason")),
+            status=409 if isinstance(exc, Conflict) else 422,
+        )
     return redirect(f"/console/objections/{objection_id}?done=answered")

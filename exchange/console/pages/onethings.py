@@ -21,7 +21,10 @@ PAGE_SIZE = 50
 
 @router.get("/one-things")
 def one_things(
-    request: Request, session: DbSession, viewer: ConsoleUser, authz: ConsoleAuthz,
+    request: Request,
+    session: DbSession,
+    viewer: ConsoleUser,
+    authz: ConsoleAuthz,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> Response:
     """List the one-things with their lead departments and materials."""
@@ -29,13 +32,16 @@ def one_things(
     found = service.list_one_things(
         session, lead_department=None, page=PageParams(page=page, size=PAGE_SIZE)
     )
-    return render(request, "onethings/list.html", {"found": found, "page": page,
-                                                     "size": PAGE_SIZE})
+    return render(request, "onethings/list.html", {"found": found, "page": page, "size": PAGE_SIZE})
 
 
 @router.get("/one-things/{code}")
 def one_thing(
-    request: Request, session: DbSession, viewer: ConsoleUser, authz: ConsoleAuthz, code: str,
+    request: Request,
+    session: DbSession,
+    viewer: ConsoleUser,
+    authz: ConsoleAuthz,
+    code: str,
     consumer: Annotated[str | None, Query(pattern=DEPARTMENT_CODE)] = None,
 ) -> Response:
     """Show a one-thing's materials and which of them the hub pulls for a consumer."""
@@ -44,6 +50,12 @@ def one_thing(
     supply = request.app.state.supply_checks(session)
     report = service.elimination_report(session, code=code, consumer=consumer, supply=supply)
     departments = [(d.code, d.name) for d in repository.departments(session)]
-    return render(request, "onethings/detail.html", {
-        "thing": thing, "report": report, "departments": departments,
-    })
+    return render(
+        request,
+        "onethings/detail.html",
+        {
+            "thing": thing,
+            "report": report,
+            "departments": departments,
+        },
+    )

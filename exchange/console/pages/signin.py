@@ -24,8 +24,14 @@ def _settings(request: Request) -> Settings:
 
 
 def _form(
-    request: Request, *, next_path: str, username: str = "", message: str | None = None,
-    status: int = 200, signed_out: bool = False, headers: dict[str, str] | None = None,
+    request: Request,
+    *,
+    next_path: str,
+    username: str = "",
+    message: str | None = None,
+    status: int = 200,
+    signed_out: bool = False,
+    headers: dict[str, str] | None = None,
 ) -> Response:
     token = auth.pre_session_token(request)
     response = render(
@@ -70,13 +76,20 @@ def sign_in(request: Request, session: DbSession, form: auth.CsrfForm) -> Respon
         if refused.reason == "locked":
             minutes = settings.console_lockout_minutes
             return _form(
-                request, next_path=next_path, username=username,
-                message=t("auth.locked", minutes=minutes), status=429,
+                request,
+                next_path=next_path,
+                username=username,
+                message=t("auth.locked", minutes=minutes),
+                status=429,
                 headers={"Retry-After": str(minutes * 60)},
             )
         return _form(
-            request, next_path=next_path, username=username, message=t("auth.invalid"),
-            status=401, headers={"WWW-Authenticate": 'FormBased realm="datarun-console"'},
+            request,
+            next_path=next_path,
+            username=username,
+            message=t("auth.invalid"),
+            status=401,
+            headers={"WWW-Authenticate": 'FormBased realm="datarun-console"'},
         )
     token = auth.start_session(session, user=user, settings=settings, now=utcnow())
     response = redirect(next_path)
@@ -102,7 +115,11 @@ def choose_language(request: Request, language: str, next: Next = None) -> Respo
     response = redirect(rules.safe_next(next))
     if language in LANGUAGES:
         response.set_cookie(
-            LANGUAGE_COOKIE, language, max_age=365 * 86400, path="/console", samesite="lax",
+            LANGUAGE_COOKIE,
+            language,
+            max_age=365 * 86400,
+            path="/console",
+            samesite="lax",
             secure=auth.cookie_secure(_settings(request)),
         )
     return response
