@@ -6,6 +6,7 @@ import platform
 import sys
 
 from benchmarks import (
+    bench_applications,
     bench_audit,
     bench_catalog_search,
     bench_connectors,
@@ -26,6 +27,7 @@ def main() -> None:
         bench_enforcer.run(quick=quick),
         bench_connectors.run(count=20_000 if quick else 100_000, seconds=0.3 if quick else 1.0),
         bench_pulls.run(quick=quick),
+        bench_applications.run(quick=quick),
     ):
         print()
         print("\n".join(lines))

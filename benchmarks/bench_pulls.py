@@ -2,9 +2,12 @@
 
 Both servers run the same way in this run: a uvicorn subprocess each (one worker) on
 loopback, over the same hub database and the same demo department data. The load comes from
-a second process (an asyncio HTTP/1.1 keep-alive client, concurrency 32), in rounds that
-alternate between the two servers so that a busy moment of the machine hits both alike; the
-median round of each is reported, with the server's CPU time per pull (from /proc).
+a second process, in rounds that alternate between the two servers so that a busy moment of
+the machine hits both alike; the median round of each is reported, with the server's CPU
+time per pull (from /proc). The load generator is ``wrk`` (C, one thread, 32 keep-alive
+connections, a Lua script cycling the keys; ``apt-get install wrk``) when it is installed,
+so that it takes little of the two cores from the servers; otherwise a Python asyncio
+HTTP/1.1 client with the same 32 connections, which takes about one core by itself.
 
 - *hub*: ``POST /v1/records/301001002/000002/lookup`` by ``zj-zrzyt-window`` for one
   seller's ID card items (4 items, purpose 330000-ZR-001): token verification, the caller
@@ -26,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import socket
 import sqlite3
 import statistics
@@ -140,8 +144,72 @@ async def _load(spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+_WRK_SCRIPT = """
+local bodies = {%(bodies)s}
+local headers = {%(headers)s}
+local i = 0
+request = function()
+  i = i %% #bodies + 1
+  return wrk.format("POST", %(path)s, headers, bodies[i])
+end
+done = function(summary, latency, requests)
+  io.write(string.format(
+    "DATARUN %%d %%d %%d %%d %%f %%d %%d\\n", summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(99), latency.mean, summary.errors.status,
+    summary.errors.connect + summary.errors.read + summary.errors.write
+      + summary.errors.timeout))
+end
+"""
+
+
+def _lua(text: str) -> str:
+    return f"[==[{text}]==]"
+
+
+def _wrk(spec: dict[str, Any]) -> dict[str, Any]:
+    """Load the server with wrk for ``spec["seconds"]``; return the same measurements."""
+    keys = spec["keys"]
+    bodies = [json.dumps({**spec["body"], "keys": [k]}) for k in keys]
+    headers = {"Content-Type": "application/json", **spec["headers"]}
+    script = _WRK_SCRIPT % {
+        "bodies": ", ".join(_lua(b) for b in bodies),
+        "headers": ", ".join(f"[ {_lua(k)} ] = {_lua(v)}" for k, v in headers.items()),
+        "path": _lua(spec["path"]),
+    }
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(script)
+    try:
+        done = subprocess.run(
+            ["wrk", "-t1", f"-c{spec['concurrency']}", f"-d{spec['seconds']}s", "--timeout", "10s",
+             "-s", f.name, f"http://127.0.0.1:{spec['port']}"],
+            capture_output=True, check=True, timeout=float(spec["seconds"]) + 60, text=True,
+        )  # fmt: skip
+    finally:
+        os.unlink(f.name)
+    line = next((x for x in done.stdout.splitlines() if x.startswith("DATARUN ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk gave no result: {done.stdout} {done.stderr}")
+    count, micros, p50, p99, mean, bad_status, failed = (float(v) for v in line.split()[1:])
+    statuses = {"200": int(count - bad_status)}
+    if bad_status:
+        statuses["other"] = int(bad_status)
+    if failed:
+        statuses["socket errors"] = int(failed)
+    return {
+        "count": int(count),
+        "seconds": micros / 1e6,
+        "rate": count / (micros / 1e6),
+        "p50_ms": p50 / 1000,
+        "p99_ms": p99 / 1000,
+        "mean_ms": mean / 1000,
+        "statuses": statuses,
+    }
+
+
 def _run_load(spec: dict[str, Any]) -> dict[str, Any]:
     """Run the load generator in a second process and return its measurements."""
+    if spec.get("wrk"):
+        return _wrk(spec)
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks.bench_pulls", "load"],
         input=json.dumps(spec).encode(),
@@ -343,13 +411,22 @@ def _median(results: list[dict[str, Any]], label: str) -> dict[str, Any]:
 def run(*, quick: bool = False) -> list[str]:
     """Set up, measure the hub and the bare endpoint in alternating rounds, report."""
     count, rounds = (2_000, 2) if quick else (5_000, 3)
+    wrk = shutil.which("wrk") is not None
+    seconds = 3 if quick else 5  # per round, with wrk (the Python client counts requests)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp_name, _hub_database(Path(tmp_name)) as url:
         tmp = Path(tmp_name)
         env, token, keys = _prepare(url, tmp)
         setup = time.perf_counter() - started
         body = {"items": ITEMS, "purpose": PURPOSE}
-        common = {"count": count, "concurrency": CONCURRENCY, "keys": keys, "body": body}
+        common = {
+            "count": count,
+            "seconds": seconds,
+            "wrk": wrk,
+            "concurrency": CONCURRENCY,
+            "keys": keys,
+            "body": body,
+        }
         hub_spec = {
             **common,
             "path": f"/v1/records/{RESOURCE}/lookup",
@@ -363,7 +440,7 @@ def run(*, quick: bool = False) -> list[str]:
         ):
             hub_spec["port"], bare_spec["port"] = hub_port, bare_port
             for spec in (hub_spec, bare_spec):  # warm up: connections, caches, the JIT-less VM
-                _run_load({**spec, "count": 500})
+                _run_load({**spec, "count": 500, "seconds": 1})
             # Alternate rounds, so that a busy moment of the machine hits both alike.
             for _ in range(rounds):
                 hubs.append(_round(hub_spec, hub_pid))
@@ -374,11 +451,13 @@ def run(*, quick: bool = False) -> list[str]:
         raise RuntimeError(f"{audited} hub pulls answered but only {logged} access-log entries")
     hub, bare = _median(hubs, "hub: audited pull"), _median(bares, "bare: lookup only")
     backend = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
+    generator = "wrk" if wrk else "a Python asyncio client"
+    size = f"{seconds} s" if wrk else f"{count:,} requests"
     lines = [
         f"record pulls end to end: one uvicorn process each, {backend} hub, {CONCURRENCY} "
-        f"keep-alive connections from a second process; median of {rounds} alternating rounds "
-        f"of {count:,} requests (setup {setup:.0f} s; {audited:,} pulls measured, {logged:,} "
-        "entries in the access log)",
+        f"keep-alive connections from {generator} in a second process; median of {rounds} "
+        f"alternating rounds of {size} (setup {setup:.0f} s; {audited:,} pulls measured, "
+        f"{logged:,} entries in the access log)",
         f"  {'':<22} {'pulls/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'server CPU ms/pull':>19}",
     ]
     for r in (hub, bare):

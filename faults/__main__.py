@@ -3,7 +3,8 @@
 Sets up, in a temporary directory: a migrated hub database (SQLite, or ``--database-url``),
 the demo departments' data (400 people), 人社厅's HTTP API with a fault proxy in front of
 each of its two resources, and a hub (``datarun serve``) on a free loopback port. Then it
-runs every mode × {one source, all sources}, prints each scenario and ``survived X / Y``,
+runs every mode × {one source, all sources} with record pulls and applications
+(``--traffic``), prints each scenario and ``survived X / Y``,
 and exits 0 only if every scenario survived. Bounded: ``--time-limit`` seconds (default
 300) for the scenarios; everything listens on 127.0.0.1 only.
 """
@@ -37,7 +38,7 @@ from exchange.identity.tokens import issue_access_token
 from faults import setup
 from faults.matrix import ALL_MODES, Matrix, scenarios, summary
 from faults.proxy import BackgroundProxy
-from faults.traffic import PullTraffic, Traffic
+from faults.traffic import ApplicationTraffic, PullTraffic, Traffic
 
 API_KEY = "faults-demo-key"
 
@@ -82,6 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", default="", help="hub database (default: SQLite)")
     parser.add_argument("--workers", type=int, default=1, help="hub worker processes")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    parser.add_argument(
+        "--traffic", default="pull,application", help="pull and/or application (comma-separated)"
+    )
     args = parser.parse_args(argv)
 
     modes = [m for m in args.modes.split(",") if m]
@@ -154,13 +158,21 @@ def main(argv: list[str] | None = None) -> int:
         base = f"http://127.0.0.1:{hub_port}"
         _wait_ready(base, hub)
 
-        traffic: list[Traffic] = [
-            PullTraffic(
-                headers={"Authorization": f"Bearer {access}"},
-                purpose=setup.PURPOSE,
-                budget=setup.DEADLINE_SECONDS,
+        auth = {"Authorization": f"Bearer {access}"}
+        kinds = set(args.traffic.split(","))
+        traffic: list[Traffic] = []
+        if "pull" in kinds:
+            traffic.append(
+                PullTraffic(headers=auth, purpose=setup.PURPOSE, budget=setup.DEADLINE_SECONDS)
             )
-        ]
+        if "application" in kinds:
+            traffic.append(
+                ApplicationTraffic(
+                    headers=auth,
+                    body=setup.application_body(),
+                    budget=settings.application_budget_seconds,
+                )
+            )
         with httpx.Client(base_url=base, timeout=30) as client:
             matrix = Matrix(
                 client=client,

@@ -137,7 +137,8 @@ class Matrix:
         opened = {o.source for o in seen if o.reason == "circuit_open"}
         after = self._gauge("datarun_connector_breaker_opened_total")
         opened |= {code for code, n in after.items() if n > opened_before.get(code, 0.0)}
-        return [f"{code}: the breaker never opened" for code in sorted(faulty - opened)]
+        reached = faulty & {o.source for o in seen}  # a source no traffic read cannot open
+        return [f"{code}: the breaker never opened" for code in sorted(reached - opened)]
 
     def _recovers(self, outcome: Outcome) -> list[str]:
         # Past one cool-down an open breaker lets a probe through; a second round may be
@@ -194,7 +195,8 @@ def judge(obs: Observation, mode: str, faulty: bool) -> list[str]:
             problems.append(f"{where}: {obs.status} {obs.reason} from a source that answers")
         return problems
     expected = FAILING[mode] | {"circuit_open"}
-    if obs.outcome != "unavailable" or obs.reason not in expected:
+    wrong_reason = obs.says_reason and obs.reason not in expected
+    if obs.outcome != "unavailable" or wrong_reason:
         wanted = ", ".join(sorted(expected))
         problems.append(f"{where}: {obs.status} {obs.reason}, expected unavailable ({wanted})")
     elif obs.status == 503 and obs.retry_after is None and obs.reason in WITH_RETRY_AFTER:

@@ -11,6 +11,7 @@ material's status from the case file. Adding a flow is adding a class with ``nam
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
@@ -45,6 +46,7 @@ class Observation:
     budget: float  # the time the hub promises for this request
     problem_type: str | None = None
     retry_after: str | None = None
+    says_reason: bool = True  # False: this traffic's answers do not name the source's reason
 
 
 class Traffic(Protocol):
@@ -104,6 +106,88 @@ class PullTraffic:
                     budget=self.budget,
                     problem_type=slug,
                     retry_after=response.headers.get("retry-after"),
+                )
+            )
+        return seen
+
+
+_REASONS = (
+    "circuit_open",
+    "rate_limited",
+    "bad_response",
+    "unreachable",
+    "overloaded",
+    "timeout",
+    "error",
+)
+
+
+_MATERIAL_OUTCOMES: dict[str, Outcome] = {"fetched": "ok", "unavailable": "unavailable"}
+
+
+def _reason_in(text: str | None) -> str | None:
+    """Return the source reason a material's free-text reason names (None: none)."""
+    for reason in _REASONS:
+        if text and reason in text:
+            return reason
+    return None
+
+
+@dataclass
+class ApplicationTraffic:
+    """Applications: ``POST /v1/applications``; each pullable material's status per source.
+
+    A material pulled from a source is "ok" when ``fetched`` and "unavailable" when
+    ``unavailable`` (the hub retries it later); a source no material of the submission
+    reads is not observed. The budget is the hub's total pull budget for a submission.
+    """
+
+    headers: dict[str, str]
+    body: dict[str, Any]
+    budget: float  # application_budget_seconds
+    name: str = "application"
+
+    def exercise(self, client: httpx.Client, sources: Sequence[Source]) -> list[Observation]:
+        """Submit one application; report the materials read from ``sources``."""
+        started = time.monotonic()
+        response = client.post(
+            "/v1/applications",
+            json=self.body,
+            headers={**self.headers, "Idempotency-Key": uuid.uuid4().hex},
+        )
+        elapsed = time.monotonic() - started
+        codes = {s.resource for s in sources}
+        problem = _problem(response)
+        slug = str(problem.get("type", "")).rsplit("/", 1)[-1] or None
+        if response.status_code not in (200, 201):
+            return [
+                Observation(self.name, code, response.status_code, "other", None, elapsed,
+                            self.budget, slug, response.headers.get("retry-after"))
+                for code in sorted(codes)
+            ]  # fmt: skip
+        seen = []
+        for material in response.json().get("materials", []):
+            code = material.get("resource")
+            if code not in codes:
+                continue
+            status = material.get("status")
+            outcome: Outcome = (
+                "ok"
+                if status == "fetched"
+                else "unavailable"
+                if status == "unavailable"
+                else "other"
+            )
+            seen.append(
+                Observation(
+                    traffic=self.name,
+                    source=code,
+                    status=response.status_code,
+                    outcome=outcome,
+                    reason=_reason_in(material.get("reason")) if outcome != "ok" else None,
+                    elapsed=elapsed,
+                    budget=self.budget,
+                    says_reason=False,  # a material's reason is the pull's message, free text
                 )
             )
         return seen

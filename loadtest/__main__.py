@@ -71,7 +71,8 @@ def figures(outcome: Outcome) -> dict[str, Any]:
     return {
         "seconds": traffic.seconds,
         "traffic": [
-            {**vars(s), "statuses": dict(s.statuses)} for s in stats(traffic.attempts, traffic.seconds)
+            {**vars(s), "statuses": dict(s.statuses)}
+            for s in stats(traffic.attempts, traffic.seconds)
         ],
         "log": vars(outcome.log),
         "verify_ok": outcome.verified.ok,

@@ -33,6 +33,7 @@ from loadtest.traffic import Attempt, Case
 DATA = ("allowed", "partial")
 RETRY_PREFIX = "retry-"
 PULLS = ("pull", "pull-get", "probe")
+GAVE_UP = "the source stayed unavailable"  # the reason of a material the retries gave up on
 
 
 @dataclass
@@ -187,6 +188,8 @@ class CaseCheck:
     materials: Counter[str] = field(default_factory=Counter)  # of accepted cases
     stuck: int = 0  # materials still unavailable (of accepted cases)
     scheduled: int = 0  # …of which a retry is still due
+    retried: int = 0  # materials of accepted cases fetched by a background retry
+    gave_up: int = 0  # …left to the applicant after the retries ran out (must_submit)
     orphans: int = 0  # applications with no material: their submission never finished
     orphan_numbers: list[str] = field(default_factory=list)
     keys_in_flight: int = 0  # idempotency keys never completed nor released
@@ -214,9 +217,7 @@ def unavailable_count(engine: Engine) -> int:
     return int(found or 0)
 
 
-def drain(
-    engine: Engine, *, timeout: float, say: Callable[[str], None] | None = None
-) -> float:
+def drain(engine: Engine, *, timeout: float, say: Callable[[str], None] | None = None) -> float:
     """Wait until no material is unavailable (the retries settled them) or ``timeout``."""
     started = time.monotonic()
     last = -1
@@ -259,6 +260,8 @@ def check_applications(engine: Engine, cases: Sequence[Case]) -> CaseCheck:
                     ApplicationMaterial.application_id,
                     ApplicationMaterial.status,
                     ApplicationMaterial.next_attempt_at,
+                    ApplicationMaterial.attempts,
+                    ApplicationMaterial.reason,
                 )
             )
         )
@@ -273,7 +276,7 @@ def check_applications(engine: Engine, cases: Sequence[Case]) -> CaseCheck:
     result.applications = len(apps)
     result.unknown_numbers = len(accepted - set(apps.values()))
     with_materials = set()
-    for application_id, status, next_at in rows:
+    for application_id, status, next_at, tries, reason in rows:
         with_materials.add(int(application_id))
         if apps.get(int(application_id)) not in accepted:
             continue
@@ -281,6 +284,10 @@ def check_applications(engine: Engine, cases: Sequence[Case]) -> CaseCheck:
         if status == "unavailable":
             result.stuck += 1
             result.scheduled += 1 if next_at is not None else 0
+        elif status == "fetched" and (tries or 0) > 1:
+            result.retried += 1
+        elif status == "must_submit" and str(reason or "").startswith(GAVE_UP):
+            result.gave_up += 1
     orphans = sorted(n for i, n in apps.items() if i not in with_materials)
     result.orphans = len(orphans)
     result.orphan_numbers = orphans[:10]

@@ -193,7 +193,9 @@ class Cluster:
             admin = make_engine(self._admin_url, isolation_level="AUTOCOMMIT")
             try:
                 with admin.connect() as conn:
-                    conn.execute(text(f'DROP DATABASE IF EXISTS "{self._database_name}" WITH (FORCE)'))
+                    conn.execute(
+                        text(f'DROP DATABASE IF EXISTS "{self._database_name}" WITH (FORCE)')
+                    )
             finally:
                 admin.dispose()
         if self.config.keep:
@@ -344,6 +346,16 @@ class Cluster:
         """SIGKILL the HTTP department (its sources become unavailable)."""
         assert self.department is not None
         _kill(self.department)
+
+    def pause_department(self) -> None:
+        """Freeze the HTTP department (SIGSTOP): its sources hang until their deadline."""
+        assert self.department is not None and self.department.popen is not None
+        self.department.popen.send_signal(signal.SIGSTOP)
+
+    def resume_department(self) -> None:
+        """Let a frozen HTTP department run again (SIGCONT)."""
+        assert self.department is not None and self.department.popen is not None
+        self.department.popen.send_signal(signal.SIGCONT)
 
     def start_hub(self, index: int) -> None:
         """Start hub ``index`` (again) on its port, without waiting for it."""

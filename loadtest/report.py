@@ -44,7 +44,7 @@ def percentile(sorted_ms: Sequence[float], share: float) -> float:
     """Return the nearest-rank percentile of sorted samples (0 when there are none)."""
     if not sorted_ms:
         return 0.0
-    rank = max(0, min(len(sorted_ms) - 1, int(round(share * len(sorted_ms) + 0.5)) - 1))
+    rank = max(0, min(len(sorted_ms) - 1, round(share * len(sorted_ms) + 0.5) - 1))
     return sorted_ms[rank]
 
 
@@ -104,6 +104,19 @@ def traffic_table(rows: Sequence[KindStats], seconds: float) -> list[str]:
     return lines
 
 
+def error_lines(attempts: Sequence[Attempt], top: int = 5) -> list[str]:
+    """Return the commonest error answers (status and what the hub said), if any."""
+    found = Counter(
+        (a.status, a.error if a.status == 0 else a.detail or "")
+        for a in attempts
+        if a.kind in KINDS and not a.ok and a.status != 409
+    )
+    return [
+        f"    {n:>6,} x {'no answer' if status == 0 else status}: {what}"
+        for (status, what), n in found.most_common(top)
+    ]
+
+
 def log_lines(check: LogCheck, verified: VerifyResult) -> list[str]:
     """Return the access-log checks as lines with PASS/FAIL."""
     lines = [
@@ -129,6 +142,7 @@ def case_lines(check: CaseCheck) -> list[str]:
     """Return the applications' checks."""
     refused = ", ".join(f"{s or 'no answer'}: {n}" for s, n in sorted(check.refused.items()))
     materials = ", ".join(f"{s} {n:,}" for s, n in sorted(check.materials.items()))
+    whole = not check.unknown_numbers and not check.duplicates
     return [
         f"  cases accepted {check.accepted:,}{f' (not accepted: {refused})' if refused else ''}; "
         f"replays {check.replays:,} ({check.replays_differing} differing)   "
@@ -136,13 +150,14 @@ def case_lines(check: CaseCheck) -> list[str]:
         f"  attempts lost to a kill {check.cut_attempts:,} in {check.cases_cut:,} cases; "
         f"409 in-flight answers waited through {check.in_flight_answers:,}",
         f"  accepted numbers missing from the database {check.unknown_numbers}, numbers "
-        f"answered twice {check.duplicates}   [{_flag(not check.unknown_numbers and not check.duplicates)}]",
-        f"  materials of accepted cases: {materials}",
+        f"answered twice {check.duplicates}   [{_flag(whole)}]",
+        f"  materials of accepted cases: {materials}; fetched by a background retry "
+        f"{check.retried:,}, given up after the retries {check.gave_up:,}",
         f"  still unavailable after the drain ({check.drained_seconds:.0f} s): {check.stuck} "
         f"({check.scheduled} with a retry scheduled)   [{_flag(check.stuck == 0)}]",
         f"  applications in the database {check.applications:,}; with no material (a "
         f"submission cut by a kill, left behind) {check.orphans}"
-        + (f": {', '.join(check.orphan_numbers)}" if check.orphans else ""),
+        + (f": {', '.join(check.orphan_numbers)}   [WARN]" if check.orphans else ""),
         f"  Idempotency-Keys still in flight {check.keys_in_flight}",
     ]
 

@@ -168,7 +168,9 @@ async def _kill_rounds(
             open_requests = traffic.balancer.in_flight[hub]
             pid = await asyncio.to_thread(cluster.kill_hub, hub)
             traffic.balancer.hold(hub)
-            with_department = options.department_every > 0 and number % options.department_every == 0
+            with_department = (
+                options.department_every > 0 and number % options.department_every == 0
+            )
             if with_department:
                 await asyncio.to_thread(cluster.kill_department)
             await asyncio.sleep(0.5)
@@ -177,9 +179,10 @@ async def _kill_rounds(
             if with_department:
                 await asyncio.to_thread(cluster.start_department)
             rounds.append(KillRound(number, hub, pid, open_requests, ready, with_department))
+            too = ", department too" if with_department else ""
             say(
-                f"  kill {number}/{options.rounds}: hub-{hub} (pid {pid}, {open_requests} requests "
-                f"open{', department too' if with_department else ''}), ready again in {ready:.1f} s"
+                f"  kill {number}/{options.rounds}: hub-{hub} (pid {pid}, {open_requests} "
+                f"requests open{too}), ready again in {ready:.1f} s"
             )
     finally:
         done.set()
@@ -220,6 +223,7 @@ def _summary(
         f"{options.concurrency} clients, {options.people:,} people; "
         f"{traffic.seconds:.1f} s of load" + (" (TIME LIMIT HIT)" if traffic.timed_out else ""),
         *report.traffic_table(rows, traffic.seconds),
+        *report.error_lines(traffic.attempts),
         "access log:",
         *report.log_lines(log, verified),
         "applications:",
@@ -235,4 +239,3 @@ def _summary(
             f"(mean {sum(ready) / len(ready):.1f})",
         ]
     return lines
-

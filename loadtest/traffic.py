@@ -49,6 +49,7 @@ class Attempt:
     number: str | None = None  # the application's number (submit, read, replay)
     body_sha256: str | None = None
     fetched: tuple[tuple[int, str], ...] = ()  # (audit_seq, evidence_sha256) per material
+    detail: str | None = None  # an error's problem detail (what the hub said went wrong)
 
     @property
     def ok(self) -> bool:
@@ -255,6 +256,8 @@ class Traffic:
             self.balancer.in_flight[hub] -= 1
         ms = (time.perf_counter() - t0) * 1000
         attempt = Attempt(kind, response.status_code, ms, request_id, hub)
+        if response.status_code >= 400 and response.status_code != 409:
+            attempt.detail = _detail(response)
         self.attempts.append(attempt)
         return attempt, response
 
@@ -290,7 +293,11 @@ class Traffic:
             await self._read(case.number)
         if rng.random() < self.replay_share:
             attempt, again = await self.send(
-                "replay", "POST", "/v1/applications", body=body, headers={"Idempotency-Key": case.key}
+                "replay",
+                "POST",
+                "/v1/applications",
+                body=body,
+                headers={"Idempotency-Key": case.key},
             )
             if again is not None:
                 attempt.number = case.number
@@ -367,6 +374,14 @@ def note_case(attempt: Attempt, case: Case, response: httpx.Response) -> None:
         for m in data.get("materials") or []
         if m.get("status") == "fetched" and m.get("audit_seq") is not None
     )
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        detail = response.json().get("detail")
+    except (ValueError, AttributeError):
+        detail = None
+    return str(detail or response.reason_phrase)[:100]
 
 
 def _retry_after(response: httpx.Response) -> float:

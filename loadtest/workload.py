@@ -168,10 +168,10 @@ def load_workload(sources: Sources) -> Workload:
     engine = make_engine(where)
     try:
         with engine.connect() as conn:
-            rows = conn.execute(
+            found = conn.execute(
                 text("SELECT gmsfhm, xm FROM jmsfz ORDER BY gmsfhm LIMIT :n"), {"n": _PEOPLE_LIMIT}
             )
-            people = [(str(r[0]), str(r[1])) for r in rows]
+            people = [(str(r[0]), str(r[1])) for r in found]
     finally:
         engine.dispose()
     _kind, path = sources.location("zj-zrzyt.bdc_qlxx")

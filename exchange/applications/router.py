@@ -37,9 +37,22 @@ _CASE: dict[int | str, dict[str, Any]] = {
 }
 
 
+def _inline(node: Any, defs: dict[str, Any]) -> Any:
+    """Replace local ``$ref``s by their definitions (the document has no ``$defs``)."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            return _inline(defs[ref.removeprefix("#/$defs/")], defs)
+        return {k: _inline(v, defs) for k, v in node.items() if k != "$defs"}
+    if isinstance(node, list):
+        return [_inline(v, defs) for v in node]
+    return node
+
+
 def _body_of(model: type[Any]) -> dict[str, Any]:
-    schema = {"content": {"application/json": {"schema": model.model_json_schema()}}}
-    return {**_AUDITED, "requestBody": {"required": True, **schema}}
+    schema = model.model_json_schema()
+    content = {"application/json": {"schema": _inline(schema, schema.get("$defs", {}))}}
+    return {**_AUDITED, "requestBody": {"required": True, "content": content}}
 
 
 async def _json(request: Request, *, required: bool = True) -> Any:

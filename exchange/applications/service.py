@@ -57,6 +57,7 @@ log = logging.getLogger("datarun.applications")
 SUBMITTERS = frozenset({"catalog_admin", "province_admin"})  # people who may act as a window
 # Identifiers that name the organisation itself (not its people): one subject for conflicts.
 ORGANISATION_IDENTIFIERS = frozenset({"uscc", "name_declaration_no"})
+CHECKED_KINDS = ("resident_id", "uscc")  # identifier kinds with a check digit
 _RESERVE_SHARE, _RESERVE_MAX = 0.25, 0.5  # of the budget kept for writing the case file
 
 
@@ -201,6 +202,15 @@ def _specs(session: Session, code: str) -> tuple[int, str, tuple[MaterialSpec, .
     return one_thing.id, one_thing.name, specs
 
 
+def identifier_problems(kind: str, value: str, field: str) -> list[dict[str, Any]]:
+    """Return the problems of one key by its kind; ``…_resident_id``/``…_uscc`` are checked
+    as resident IDs (GB 11643) and credit codes (GB 32100), like ``resident_id``/``uscc``."""
+    base = next((k for k in CHECKED_KINDS if kind == k or kind.endswith(f"_{k}")), kind)
+    return [
+        {"field": field, "message": p["message"]} for p in rules.identifier_problems({base: value})
+    ]
+
+
 def prepare(
     session: Session, ask: ApplicationSubmit, *, settings: Settings, today: date
 ) -> Prepared:
@@ -208,6 +218,11 @@ def prepare(
     one_thing_id, name, specs = _specs(session, ask.one_thing)
     by_code = {s.code: s for s in specs}
     problems = rules.identifier_problems(ask.applicant.identifiers)
+    checked = {p["field"] for p in problems}
+    for kind, value in ask.applicant.identifiers.items():
+        where = f"applicant.identifiers.{kind}"
+        if where not in checked:
+            problems += identifier_problems(kind, value, where)
     for code, value in ask.material_keys.items():
         where = f"material_keys.{code}"
         spec = by_code.get(code)
@@ -216,8 +231,7 @@ def prepare(
         elif spec.kind != "pullable":
             problems.append({"field": where, "message": f"material {code} is not pulled"})
         else:
-            for p in rules.identifier_problems({spec.key_identifier or "key": value}):
-                problems.append({"field": where, "message": p["message"]})
+            problems += identifier_problems(spec.key_identifier or "key", value, where)
     pending: dict[str, date] = {}
     for i, item in enumerate(ask.pending):
         where = f"pending[{i}]"

@@ -19,6 +19,7 @@ import hashlib
 import json
 import shutil
 import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,14 +31,13 @@ import pyarrow.parquet as pq
 from sqlalchemy.engine import Engine
 
 from exchange.audit import checkpoints, repository
-from exchange.audit.arrow import COLUMNS, INTEGERS, entry_batches
+from exchange.audit.arrow import COLUMNS, INTEGERS, BrokenLog, entry_batches
 from exchange.audit.keys import Signer
 from exchange.audit.rules import (
     GENESIS,
     LOG_ID,
     canonical_json,
     export_key,
-    first_broken_link,
     format_at,
     sign,
     statement_hash,
@@ -150,54 +150,41 @@ def export_log(
 def _write(
     engine: Engine, target: Path, lo: int, hi: int, before: str, head: str, key: bytes
 ) -> None:
-    """Check and convert the range batch by batch into one Parquet file at ``target``."""
-    expected, chain = lo, before
-    hmacs: dict[str, str] = {}
-    with pq.ParquetWriter(target, SCHEMA, compression="snappy") as writer:
-        try:
-            for batch in entry_batches(engine, lo, hi):
-                chain = _check(batch, expected, chain)
-                expected += batch.num_rows
-                writer.write_batch(_convert(batch, key, hmacs))
-        except (pa.ArrowException, ValueError, TypeError) as exc:  # e.g. a list that is not JSON
-            raise Conflict(f"malformed stored entries ({exc}): run `datarun audit verify`") from exc
-    if expected != hi + 1:
-        raise Conflict(f"entries {expected}..{hi} are missing: run `datarun audit verify`")
+    """Convert the range, checked batch by batch by the reader, into one Parquet file."""
+    hmacs = _Hmacs(key)
+    chain = before
+    try:
+        with (
+            pq.ParquetWriter(target, SCHEMA, compression="snappy") as writer,
+            ThreadPoolExecutor(1, thread_name_prefix="audit-export") as background,
+            entry_batches(engine, lo, hi, chain_before=before) as batches,
+        ):
+            # Parquet encoding releases the GIL: it runs while the next batch converts.
+            written: Future[None] | None = None
+            for batch in batches:
+                converted = _convert(batch, hmacs)
+                if written is not None:
+                    written.result()
+                written = background.submit(writer.write_batch, converted)
+                chain = batch.column("chain_hash")[-1].as_py()
+            if written is not None:
+                written.result()
+    except BrokenLog as exc:
+        raise Conflict(f"{exc}: run `datarun audit verify`") from exc
+    except (pa.ArrowException, ValueError, TypeError) as exc:  # e.g. a list that is not JSON
+        raise Conflict(f"malformed stored entries ({exc}): run `datarun audit verify`") from exc
     if chain != head:
         raise Conflict("the chain head moved during the export; export again")
 
 
-def _check(batch: pa.RecordBatch, expected: int, chain: str) -> str:
-    """Refuse a gap or a broken chain link; return the chain hash the batch ends on."""
-    seqs = batch.column("seq")
-    n = batch.num_rows
-    if seqs.null_count or (seqs[0].as_py(), seqs[n - 1].as_py()) != (expected, expected + n - 1):
-        raise Conflict(f"entries from {expected} are not all there: run `datarun audit verify`")
-    entries, chains = batch.column("entry_hash"), batch.column("chain_hash")
-    for column in (entries, chains):
-        lengths = pc.min_max(pc.binary_length(column))
-        if column.null_count or (lengths["min"].as_py(), lengths["max"].as_py()) != (64, 64):
-            raise Conflict(
-                f"malformed stored hashes near entry {expected}: run `datarun audit verify`"
-            )
-    stored = "".join(chains.to_pylist())
-    try:
-        broken = first_broken_link(chain, "".join(entries.to_pylist()), stored)
-    except ValueError as exc:  # not hex
-        raise Conflict(f"malformed stored hashes ({exc}): run `datarun audit verify`") from exc
-    if broken is not None:
-        raise Conflict(f"the chain breaks at entry {expected + broken}: run `datarun audit verify`")
-    return stored[-64:]
-
-
-def _convert(batch: pa.RecordBatch, key: bytes, hmacs: dict[str, str]) -> pa.RecordBatch:
+def _convert(batch: pa.RecordBatch, hmacs: _Hmacs) -> pa.RecordBatch:
     """Turn a batch of stored columns into the file's: HMAC'd subjects, lists, timestamps."""
     columns = []
     for field in SCHEMA:
         name = "subject_key" if field.name == "subject_hmac" else field.name
         column = batch.column(name)
         if name == "subject_key":
-            column = _hmac_column(column, key, hmacs)
+            column = hmacs.replace(column)
         elif name in LISTS:
             column = _parse_lists(column, field.type)
         elif name == "at" and pa.types.is_string(column.type):
@@ -206,16 +193,29 @@ def _convert(batch: pa.RecordBatch, key: bytes, hmacs: dict[str, str]) -> pa.Rec
     return pa.RecordBatch.from_arrays(columns, schema=SCHEMA)
 
 
-def _hmac_column(column: pa.Array, key: bytes, hmacs: dict[str, str]) -> pa.Array:
-    """Replace each subject key by its HMAC, computing each distinct one once."""
-    encoded = pc.dictionary_encode(column.cast(pa.string()))
-    distinct = encoded.dictionary.to_pylist()
-    new = [s for s in distinct if s not in hmacs]
-    if len(hmacs) + len(new) > HMAC_CACHE_MAX:
-        hmacs.clear()
-        new = distinct
-    hmacs.update(zip(new, subject_hmacs(key, new), strict=True))
-    return pc.take(pa.array([hmacs[s] for s in distinct], pa.string()), encoded.indices)
+class _Hmacs:
+    """Subject keys → their HMACs, each distinct key computed once per export (bounded)."""
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+        self._subjects = pa.array([], pa.string())
+        self._hmacs = pa.array([], pa.string())
+
+    def replace(self, column: pa.Array) -> pa.Array:
+        """Return the column of HMACs for a column of subject keys (nulls stay null)."""
+        encoded = pc.dictionary_encode(column.cast(pa.string()))
+        distinct = encoded.dictionary
+        where = pc.index_in(distinct, value_set=self._subjects)
+        if where.null_count:
+            new = pc.filter(distinct, pc.is_null(where))
+            if len(self._subjects) + len(new) > HMAC_CACHE_MAX:  # start afresh
+                self._subjects = self._hmacs = pa.array([], pa.string())
+                new = distinct
+            computed = pa.array(subject_hmacs(self._key, new.to_pylist()), pa.string())
+            self._subjects = pa.concat_arrays([self._subjects, new])
+            self._hmacs = pa.concat_arrays([self._hmacs, computed])
+            where = pc.index_in(distinct, value_set=self._subjects)
+        return pc.take(pc.take(self._hmacs, where), encoded.indices)
 
 
 def _parse_lists(column: pa.Array, kind: pa.DataType) -> pa.Array:

@@ -31,7 +31,7 @@ from sqlalchemy.engine import Connection, Engine
 from exchange.audit import checkpoints, repository
 from exchange.audit.errors import AuditUnavailable
 from exchange.audit.keys import Signer, SigningKey
-from exchange.audit.records import AppendedEntry, AuditRecord, stored_row
+from exchange.audit.records import AppendedEntry, AuditRecord, stored_values
 from exchange.audit.rules import (
     GENESIS,
     chain_hash,
@@ -163,7 +163,7 @@ class AuditLog:
         """Append ``records`` in one transaction under the log's lock."""
         try:
             with self._engine.begin() as conn:
-                head = repository.lock_head(conn)
+                head = repository.head_for_append(conn)
                 now = ms(utcnow())
                 if head is None:
                     if repository.max_seq(conn) is not None:
@@ -177,17 +177,17 @@ class AuditLog:
                         head.checkpoint_at or now,
                     )
                 key = self._signer.get(conn)
-                rows: list[dict[str, Any]] = []
+                rows: list[list[Any]] = []
                 appended: list[AppendedEntry] = []
                 for record in records:
                     size += 1
                     at = ms(record.at) if record.at is not None else now
-                    row = stored_row(record.fields(size, at))
-                    chain = chain_hash(chain, row["entry_hash"])
-                    row["chain_hash"] = chain
+                    row, digest = stored_values(record, size, at)
+                    chain = chain_hash(chain, digest)
+                    row += (digest, chain)
                     rows.append(row)
-                    appended.append(AppendedEntry(size, at, row["entry_hash"], chain))
-                repository.insert_entries(conn, rows)
+                    appended.append(AppendedEntry(size, at, digest, chain))
+                repository.insert_rows(conn, rows)
                 doc = None
                 cp: tuple[int, str | None, datetime] = (
                     (cp_size, head.checkpoint_hash, cp_at) if head is not None else (0, None, now)
@@ -258,18 +258,20 @@ class AuditLog:
             checkpoint_size=cp_size,
             checkpoint=cp_hash,
         )
-        repository.save_head(
-            conn,
-            exists=exists,
-            size=size,
-            chain_head=chain,
-            at=at,
-            key_id=key.kid,
-            signature=sign(key.private, statement),
-            checkpoint_size=cp_size,
-            checkpoint_hash=cp_hash,
-            checkpoint_at=cp_at,
-        )
+        values = {
+            "size": size,
+            "chain_head": chain,
+            "at": at,
+            "key_id": key.kid,
+            "signature": sign(key.private, statement),
+            "checkpoint_size": cp_size,
+            "checkpoint_hash": cp_hash,
+            "checkpoint_at": cp_at,
+        }
+        if exists:
+            repository.update_head(conn, **values)
+        else:
+            repository.save_head(conn, exists=False, **values)
 
     # Group commit --------------------------------------------------------------------------
 

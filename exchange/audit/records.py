@@ -45,6 +45,8 @@ _LIMITS = {
 def _clean(value: str | None, limit: int = 256) -> str | None:
     if value is None:
         return None
+    if value.isascii() and "\x00" not in value and len(value) <= limit:
+        return value  # the usual case: nothing to replace or cut
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate (JSON "\ud800" decodes to one)
@@ -116,6 +118,9 @@ class AuditRecord:
         return values
 
 
+_PLAN = [(name, _LIMITS.get(name, 0)) for name in ENTRY_FIELDS]
+
+
 @dataclass(frozen=True)
 class AppendedEntry:
     """Where an entry landed: its sequence number, time and hashes."""
@@ -124,6 +129,31 @@ class AppendedEntry:
     at: datetime
     entry_hash: str
     chain_hash: str
+
+
+def stored_values(record: AuditRecord, seq: int, at: datetime) -> tuple[list[Any], str]:
+    """Return entry ``seq``'s stored values in ``ENTRY_FIELDS`` order, and its entry_hash.
+
+    As ``stored_row``: list fields as their canonical text, ``at`` as given (the database
+    layer formats it); the hash is over exactly these values (``rules.canonical_row``).
+    """
+    row: list[Any] = []
+    for name, limit in _PLAN:  # what ``fields`` does, without its dict
+        if name == "seq":
+            row.append(seq)
+        elif name == "at":
+            row.append(format_at(at))
+        elif name == "grant_ids":
+            row.append(list_text(list(record.grant_ids)))
+        elif name in LIST_FIELDS:
+            row.append(list_text([_clean(i) for i in getattr(record, name)]))
+        elif limit:
+            row.append(_clean(getattr(record, name), limit))
+        else:
+            row.append(getattr(record, name))
+    digest = hashlib.sha256(canonical_row(row)).hexdigest()
+    row[0] = at  # "at" comes first in ENTRY_FIELDS
+    return row, digest
 
 
 def stored_row(values: dict[str, Any]) -> dict[str, Any]:

@@ -7,8 +7,8 @@ the search API uses the request's ``Session``. There is no update or delete of a
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
-from typing import Any, cast
+from datetime import UTC, datetime
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
     Column,
@@ -80,6 +80,120 @@ def lock_head(conn: Connection) -> Row[Any] | None:
         lock(conn)
         head = conn.execute(stmt).first()
     return head
+
+
+class Head(NamedTuple):
+    """The head as an append needs it."""
+
+    size: int
+    chain_head: str
+    checkpoint_size: int
+    checkpoint_hash: str | None
+    checkpoint_at: datetime | None
+
+
+_HEAD_SQL = (
+    "SELECT size, chain_head, checkpoint_size, checkpoint_hash, checkpoint_at "
+    "FROM audit_head WHERE id = 1"
+)
+ENTRY_COLUMNS = (*ENTRY_FIELDS, "entry_hash", "chain_hash")
+
+
+def _marks(conn: Connection, count: int) -> str:
+    return ", ".join(["?" if conn.dialect.name == "sqlite" else "%s"] * count)
+
+
+def _to_db(conn: Connection, at: datetime) -> Any:
+    """A time as the driver takes it: SQLite keeps SQLAlchemy's text form of UTC."""
+    at = at.astimezone(UTC)
+    if conn.dialect.name == "sqlite":
+        return f"{at:%Y-%m-%d %H:%M:%S}.{at.microsecond:06d}"
+    return at
+
+
+def _from_db(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def head_for_append(conn: Connection) -> Head | None:
+    """``lock_head`` on the append path: the same lock and row, read through the driver.
+
+    The append transaction runs a handful of statements per commit; sent as prepared
+    driver SQL they skip SQLAlchemy's per-statement compilation and processing.
+    """
+    row: Any = None
+    if conn.dialect.name in ("sqlite", "postgresql"):
+        cursor = conn.connection.cursor()
+        try:
+            lock = "" if conn.dialect.name == "sqlite" else " FOR UPDATE"
+            cursor.execute(_HEAD_SQL + lock)
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+    if row is None and conn.dialect.name != "sqlite":
+        # Another database, or the first append: the lock as lock_head takes it.
+        full = lock_head(conn)
+        if full is not None:
+            row = (full.size, full.chain_head, full.checkpoint_size, full.checkpoint_hash)
+            row += (full.checkpoint_at,)
+    if row is None:
+        return None
+    return Head(row[0], row[1], row[2], row[3], _from_db(row[4]))
+
+
+def insert_rows(conn: Connection, rows: Sequence[Sequence[Any]]) -> None:
+    """Insert entries given as value lists in ``ENTRY_COLUMNS`` order (``at`` aware UTC)."""
+    if conn.dialect.name not in ("sqlite", "postgresql"):
+        insert_entries(conn, [dict(zip(ENTRY_COLUMNS, r, strict=True)) for r in rows])
+        return
+    at = ENTRY_COLUMNS.index("at")
+    values = [(*r[:at], _to_db(conn, r[at]), *r[at + 1 :]) for r in rows]
+    sql = (
+        f"INSERT INTO audit_entries ({', '.join(ENTRY_COLUMNS)}) "  # noqa: S608 (fixed names)
+        f"VALUES ({_marks(conn, len(ENTRY_COLUMNS))})"
+    )
+    cursor = conn.connection.cursor()
+    try:
+        cursor.executemany(sql, values)
+    finally:
+        cursor.close()
+
+
+_HEAD_VALUES = (
+    "size",
+    "chain_head",
+    "at",
+    "key_id",
+    "signature",
+    "checkpoint_size",
+    "checkpoint_hash",
+    "checkpoint_at",
+)
+
+
+def update_head(conn: Connection, **values: Any) -> None:
+    """Rewrite the existing head row (``save_head(exists=True)``), through the driver."""
+    if conn.dialect.name not in ("sqlite", "postgresql"):
+        save_head(conn, exists=True, **values)
+        return
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    sql = (
+        f"UPDATE audit_head SET {', '.join(f'{n} = {mark}' for n in _HEAD_VALUES)} "  # noqa: S608
+        "WHERE id = 1"
+    )
+    params = [
+        _to_db(conn, values[n]) if n in ("at", "checkpoint_at") and values[n] else values[n]
+        for n in _HEAD_VALUES
+    ]
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(sql, params)
+    finally:
+        cursor.close()
 
 
 def save_head(conn: Connection, *, exists: bool, **values: Any) -> None:

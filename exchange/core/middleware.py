@@ -26,9 +26,25 @@ UNMATCHED = "<unmatched>"
 
 def route_template(scope: Scope) -> str:
     """Return the template of the route that served ``scope`` (never the path: no keys)."""
+    fastapi = scope.get("fastapi")
+    if isinstance(fastapi, dict):  # FastAPI's view of the route, its routers' prefixes included
+        template = getattr(fastapi.get("effective_route_context"), "path_format", None)
+        if isinstance(template, str):
+            return template
     route = scope.get("route")
+    if route is None and "endpoint" in scope:  # a plain Starlette route or mount (/docs, files)
+        route = _route_of(scope.get("router"), scope["endpoint"])
     template = getattr(route, "path_format", None) or getattr(route, "path", None)
     return template if isinstance(template, str) else UNMATCHED
+
+
+def _route_of(router: Any, endpoint: Any) -> Any:
+    for candidate in getattr(router, "routes", ()):
+        if endpoint is getattr(candidate, "endpoint", None) or endpoint is getattr(
+            candidate, "app", None
+        ):
+            return candidate
+    return None
 
 
 class RequestIdMiddleware:

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from tests.applications.core_support import (
     PDF,
@@ -126,3 +127,21 @@ def test_only_the_window_department_changes_its_application(hub: TestClient, app
     assert response.status_code == 403
     denied = entries(app, before)
     assert [(e.decision, e.outcome, e.case_id) for e in denied] == [("denied", 403, number)]
+
+
+def test_a_change_whose_entry_cannot_be_logged_is_not_made(hub: TestClient, app: FastAPI) -> None:
+    number = submit(hub, app).json()["number"]
+    audit = app.state.audit
+    with audit.engine.begin() as conn:
+        conn.execute(text("ALTER TABLE audit_entries RENAME TO audit_entries_away"))
+    try:
+        assert _post(hub, app, f"{number}/confirm").status_code == 503
+        declined = _post(hub, app, f"{number}/materials/seller_id/decline", {})
+        assert declined.status_code == 503 and "陈建国" not in declined.text
+    finally:
+        with audit.engine.begin() as conn:
+            conn.execute(text("ALTER TABLE audit_entries_away RENAME TO audit_entries"))
+    case = hub.get(f"/v1/applications/{number}", headers=headers(app, WINDOW)).json()
+    assert case["status"] == "accepted" and case["parts"] == []
+    assert material(case, "seller_id")["status"] == "fetched"
+    assert [e["action"] for e in case["events"]] == ["submitted"]

@@ -149,6 +149,11 @@ def test_bad_input_is_refused_naming_it_before_anything_is_stored(
     assert checked.status_code == 422
     assert checked.json()["errors"][0]["field"] == "applicant.identifiers.resident_id"
     assert "check" in checked.json()["errors"][0]["message"]
+    baby = esf_body()
+    baby["applicant"]["identifiers"]["newborn_resident_id"] = "330102202610080028"
+    checked = submit(hub, app, baby)
+    assert checked.status_code == 422
+    assert checked.json()["errors"][0]["field"] == "applicant.identifiers.newborn_resident_id"
     buyer = submit(hub, app, esf_body(material_keys={"buyer_id": "330212199011083118"}))
     assert buyer.status_code == 422
     assert buyer.json()["errors"][0]["field"] == "material_keys.buyer_id"

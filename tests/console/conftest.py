@@ -14,11 +14,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from exchange.bindings.pool import ConnectorPool
-from exchange.console.accounts import set_password
 from exchange.core.settings import Settings
 from exchange.demo.seed import SeedResult
 from exchange.demo.sources.http_department import BackgroundServer
-from tests.console.support import PASSWORD, sign_in
+from exchange.identity import repository as identity_repository
+from tests.console.support import password_hash, sign_in
 from tests.fixtures.servers import IN_CI
 
 DEMO_PEOPLE = ("gat-admin", "mzt-admin", "zrzyt-admin", "province-admin", "auditor")
@@ -42,7 +42,9 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 def demo_people(db: Session, demo_province: SeedResult) -> tuple[str, ...]:
     """The demo province with console passwords for its administrators and auditor."""
     for username in DEMO_PEOPLE:
-        set_password(db, username=username, password=PASSWORD)
+        user = identity_repository.user_by_username(db, username)
+        assert user is not None
+        user.password_hash = password_hash()  # the same hash for all: made once
     db.commit()
     return DEMO_PEOPLE
 

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from html import unescape
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from exchange.console.accounts import set_password
+from exchange.console.passwords import hash_password
 from tests.fixtures.factories import create_user
 
 PASSWORD = "a long enough pass phrase"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@lru_cache
+def password_hash() -> str:
+    """Return an argon2id hash of PASSWORD, made once (hashing costs ~0.5 s by design)."""
+    return hash_password(PASSWORD)
 
 
 def person(
@@ -24,8 +32,11 @@ def person(
     password: str = PASSWORD,
 ) -> str:
     """Register a person with a console password (committed); return the password."""
-    create_user(session, username, department=department, roles=roles)
-    set_password(session, username=username, password=password)
+    user = create_user(session, username, department=department, roles=roles)
+    if password == PASSWORD:
+        user.password_hash = password_hash()
+    else:
+        set_password(session, username=username, password=password)
     session.commit()
     return password
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -174,7 +173,7 @@ def test_unknown_console_addresses_and_bad_parameters_are_pages(
 
 
 def test_a_department_admin_cannot_edit_another_departments_entry(
-    client: TestClient, db: Session, as_user: Callable[..., None] | None = None
+    client: TestClient, db: Session
 ) -> None:
     _entry(db, "居民户籍信息")
     person(db, "mz.admin", department="zj-mzt", roles=["catalog_admin"])
