@@ -192,6 +192,7 @@ class CaseCheck:
     gave_up: int = 0  # …left to the applicant after the retries ran out (must_submit)
     orphans: int = 0  # applications with no material: their submission never finished
     orphan_numbers: list[str] = field(default_factory=list)
+    unclaimed: int = 0  # whole applications no client was answered (a second one for a case)
     keys_in_flight: int = 0  # idempotency keys never completed nor released
     drained_seconds: float = 0.0
 
@@ -290,5 +291,6 @@ def check_applications(engine: Engine, cases: Sequence[Case]) -> CaseCheck:
             result.gave_up += 1
     orphans = sorted(n for i, n in apps.items() if i not in with_materials)
     result.orphans = len(orphans)
+    result.unclaimed = sum(1 for i, n in apps.items() if i in with_materials and n not in accepted)
     result.orphan_numbers = orphans[:10]
     return result

@@ -155,9 +155,11 @@ def case_lines(check: CaseCheck) -> list[str]:
         f"{check.retried:,}, given up after the retries {check.gave_up:,}",
         f"  still unavailable after the drain ({check.drained_seconds:.0f} s): {check.stuck} "
         f"({check.scheduled} with a retry scheduled)   [{_flag(check.stuck == 0)}]",
-        f"  applications in the database {check.applications:,}; with no material (a "
-        f"submission cut by a kill, left behind) {check.orphans}"
-        + (f": {', '.join(check.orphan_numbers)}   [WARN]" if check.orphans else ""),
+        f"  applications in the database {check.applications:,}; left behind by a cut "
+        f"submission: {check.orphans} with no material, {check.unclaimed} whole but never "
+        f"answered (the retry made another)"
+        + ("   [WARN]" if check.orphans or check.unclaimed else ""),
+        *([f"    e.g. {', '.join(check.orphan_numbers)}"] if check.orphans else []),
         f"  Idempotency-Keys still in flight {check.keys_in_flight}",
     ]
 

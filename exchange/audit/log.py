@@ -14,6 +14,7 @@ meanwhile in one transaction, each caller waiting for the commit that holds its 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
 import threading
@@ -51,6 +52,8 @@ log = logging.getLogger("datarun.audit")
 class _Pending:
     records: list[AuditRecord]
     future: Future[list[AppendedEntry]] = field(default_factory=Future)
+    # An async caller's own future, settled on its loop (one wake-up per loop and commit).
+    waiter: asyncio.Future[list[AppendedEntry]] | None = None
 
 
 class AuditLog:
@@ -108,13 +111,19 @@ class AuditLog:
             return []
         if not self._group:
             return await asyncio.to_thread(self._write, batch)
-        pending = self._submit(batch)
+        waiter = asyncio.get_running_loop().create_future()
+        pending = self._submit(batch, waiter)
         try:
-            return await asyncio.wait_for(asyncio.wrap_future(pending.future), self._timeout)
+            async with asyncio.timeout(self._timeout):
+                return await waiter
         except TimeoutError:
+            pending.future.cancel()  # not written if still queued
             raise AuditUnavailable(
                 f"the access log did not commit within {self._timeout:g} s"
             ) from None
+        except asyncio.CancelledError:
+            pending.future.cancel()
+            raise
 
     def checkpoint(self, *, force: bool = False) -> dict[str, Any] | None:
         """Make a checkpoint now if one is due (or, with ``force``, if any entry is uncovered)."""
@@ -275,8 +284,12 @@ class AuditLog:
 
     # Group commit --------------------------------------------------------------------------
 
-    def _submit(self, records: list[AuditRecord]) -> _Pending:
-        pending = _Pending(records)
+    def _submit(
+        self,
+        records: list[AuditRecord],
+        waiter: asyncio.Future[list[AppendedEntry]] | None = None,
+    ) -> _Pending:
+        pending = _Pending(records, waiter=waiter)
         self._queue.put(pending)
         self._ensure_thread()
         return pending
@@ -330,18 +343,51 @@ class AuditLog:
         try:
             appended = self._write(records)
         except AuditUnavailable as exc:
-            for p in batch:
-                p.future.set_exception(exc)
+            _settle(batch, error=exc)
             return
         except BaseException as exc:  # a bug must still release the callers (fail closed)
-            for p in batch:
-                log.exception("access log appender failed", exc_info=exc)
-                p.future.set_exception(AuditUnavailable("the access log cannot be written"))
+            log.exception("access log appender failed", exc_info=exc)
+            _settle(batch, error=AuditUnavailable("the access log cannot be written"))
             return
+        results = []
         start = 0
         for p in batch:
-            p.future.set_result(appended[start : start + len(p.records)])
+            results.append(appended[start : start + len(p.records)])
             start += len(p.records)
+        _settle(batch, results=results)
+
+
+def _settle(
+    batch: list[_Pending],
+    *,
+    results: list[list[AppendedEntry]] | None = None,
+    error: BaseException | None = None,
+) -> None:
+    """Release the callers of a batch: threads at once, async callers one loop call each loop."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Pending, Any]]] = {}
+    for i, p in enumerate(batch):
+        outcome: Any = error
+        if results is not None:
+            outcome = results[i]
+            p.future.set_result(outcome)
+        else:
+            p.future.set_exception(error)
+        if p.waiter is not None:
+            by_loop.setdefault(p.waiter.get_loop(), []).append((p, outcome))
+    for loop, items in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
+            loop.call_soon_threadsafe(_settle_waiters, items, results is None)
+
+
+def _settle_waiters(items: list[tuple[_Pending, Any]], failed: bool) -> None:
+    for p, outcome in items:
+        waiter = p.waiter
+        if waiter is None or waiter.done():  # its caller gave up (timeout, cancelled)
+            continue
+        if failed:
+            waiter.set_exception(outcome)
+        else:
+            waiter.set_result(outcome)
 
 
 def _appender(ref: weakref.ref[AuditLog]) -> None:

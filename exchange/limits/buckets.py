@@ -139,6 +139,11 @@ class RateLimiter:
         )
 
     @property
+    def enabled(self) -> bool:
+        """Whether any caller is limited (a rate of 0 for all: the middleware steps aside)."""
+        return self.rate > 0 or any(rate > 0 for rate, _ in self.overrides.values())
+
+    @property
     def backend(self) -> str:
         """Say where the buckets live: "redis" or "memory"."""
         return "redis" if self.redis is not None else "memory"
