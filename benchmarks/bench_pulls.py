@@ -268,6 +268,10 @@ def _prepare(url: str, tmp: Path) -> tuple[dict[str, str], str, list[str]]:
         "DATARUN_DATA_DIR": str(tmp / "var"),
         "DATARUN_CONNECTOR_FILE_ROOTS": json.dumps(roots),
         "DATARUN_CONNECTOR_HTTP_ALLOWLIST": json.dumps(allowlist),
+        # The per-system rate limit (200/s by default) still runs on every pull, but with
+        # room for what one system sends here: the run measures pulls, not refusals.
+        "DATARUN_RATE_LIMIT_PER_SECOND": "1000000",
+        "DATARUN_RATE_LIMIT_BURST": "1000000",
     }
     settings = Settings(
         environment="development",

@@ -180,6 +180,7 @@ class CaseCheck:
     refused: Counter[int] = field(default_factory=Counter)  # final status of the others
     cut_attempts: int = 0
     cases_cut: int = 0  # cases with at least one attempt lost to a kill
+    cut_accepted: int = 0  # …accepted in the end, resubmitted with the same key
     in_flight_answers: int = 0  # 409s the clients waited through
     replays: int = 0
     replays_differing: int = 0
@@ -246,6 +247,7 @@ def check_applications(engine: Engine, cases: Sequence[Case]) -> CaseCheck:
             result.replays_differing += 0 if case.replay_same else 1
         if case.status == 201 and case.number:
             result.accepted += 1
+            result.cut_accepted += 1 if case.cut else 0
             numbers[case.number] += 1
         else:
             result.refused[case.status] += 1

@@ -147,8 +147,9 @@ def case_lines(check: CaseCheck) -> list[str]:
         f"  cases accepted {check.accepted:,}{f' (not accepted: {refused})' if refused else ''}; "
         f"replays {check.replays:,} ({check.replays_differing} differing)   "
         f"[{_flag(check.replays_differing == 0)}]",
-        f"  attempts lost to a kill {check.cut_attempts:,} in {check.cases_cut:,} cases; "
-        f"409 in-flight answers waited through {check.in_flight_answers:,}",
+        f"  attempts lost to a kill {check.cut_attempts:,} in {check.cases_cut:,} cases, "
+        f"{check.cut_accepted:,} of them accepted when resubmitted with the same key; 409 "
+        f"in-flight answers waited through {check.in_flight_answers:,}",
         f"  accepted numbers missing from the database {check.unknown_numbers}, numbers "
         f"answered twice {check.duplicates}   [{_flag(whole)}]",
         f"  materials of accepted cases: {materials}; fetched by a background retry "

@@ -25,6 +25,7 @@ from loadtest.traffic import Traffic
 from loadtest.workload import WINDOW, load_workload
 
 Say = Callable[[str], None]
+DEPARTMENT_OUTAGE = 2.0  # seconds the HTTP department stays down when it is killed too
 
 
 @dataclass
@@ -171,13 +172,15 @@ async def _kill_rounds(
             with_department = (
                 options.department_every > 0 and number % options.department_every == 0
             )
-            if with_department:
+            outage = None
+            if with_department:  # down for a couple of seconds, while the hub restarts
                 await asyncio.to_thread(cluster.kill_department)
+                outage = asyncio.create_task(_department_back(cluster, DEPARTMENT_OUTAGE))
             await asyncio.sleep(0.5)
             ready = await asyncio.to_thread(_restart, cluster, hub, say)
             traffic.balancer.release(hub)
-            if with_department:
-                await asyncio.to_thread(cluster.start_department)
+            if outage is not None:
+                await outage
             rounds.append(KillRound(number, hub, pid, open_requests, ready, with_department))
             too = ", department too" if with_department else ""
             say(
@@ -187,6 +190,11 @@ async def _kill_rounds(
     finally:
         done.set()
     return rounds
+
+
+async def _department_back(cluster: Cluster, after: float) -> None:
+    await asyncio.sleep(after)
+    await asyncio.to_thread(cluster.start_department)
 
 
 def _restart(cluster: Cluster, hub: int, say: Say, tries: int = 3) -> float:

@@ -58,7 +58,7 @@ class BrokenLog(ValueError):
 
 @contextmanager
 def entry_batches(
-    engine: Engine, lo: int, hi: int, *, chain_before: str
+    engine: Engine, lo: int, hi: int, *, chain_before: str, batch_rows: int = BATCH_ROWS
 ) -> Iterator[Iterator[pa.RecordBatch]]:
     """Open entries ``lo..hi`` as an iterator of record batches of ``COLUMNS``, in seq order.
 
@@ -69,7 +69,7 @@ def entry_batches(
     """
     uri = adbc_uri(engine)
     if uri is None:
-        yield _checked(_sqlalchemy_batches(engine, lo, hi), lo, hi, chain_before)
+        yield _checked(_sqlalchemy_batches(engine, lo, hi, batch_rows), lo, hi, chain_before)
         return
     spec = {
         "dialect": engine.dialect.name,
@@ -77,6 +77,7 @@ def entry_batches(
         "lo": lo,
         "hi": hi,
         "chain_before": chain_before,
+        "batch_rows": batch_rows,
     }
     with tempfile.TemporaryFile() as errors:
         reader = subprocess.Popen(
@@ -147,7 +148,9 @@ def check_batch(batch: pa.RecordBatch, expected: int, chain: str) -> str:
     return stored[-64:]
 
 
-def _sqlalchemy_batches(engine: Engine, lo: int, hi: int) -> Iterator[pa.RecordBatch]:
+def _sqlalchemy_batches(
+    engine: Engine, lo: int, hi: int, batch_rows: int
+) -> Iterator[pa.RecordBatch]:
     from exchange.audit.repository import entries
 
     columns = [
@@ -156,9 +159,18 @@ def _sqlalchemy_batches(engine: Engine, lo: int, hi: int) -> Iterator[pa.RecordB
     stmt = select(*columns).where(entries.c.seq.between(lo, hi)).order_by(entries.c.seq)
     with engine.connect() as conn:
         result = conn.execution_options(stream_results=True).execute(stmt)
-        while rows := result.fetchmany(BATCH_ROWS):
-            arrays = [pa.array(values) for values in zip(*rows, strict=True)]
+        while rows := result.fetchmany(batch_rows):
+            arrays = [
+                pa.array(values, type=kind)
+                for values, kind in zip(zip(*rows, strict=True), _TYPES, strict=True)
+            ]
             yield pa.RecordBatch.from_arrays(arrays, names=list(COLUMNS))
+
+
+_TYPES = [
+    pa.timestamp("us", tz="UTC") if c == "at" else pa.int64() if c in INTEGERS else pa.string()
+    for c in COLUMNS
+]
 
 
 # The reader process ---------------------------------------------------------------------
@@ -196,7 +208,8 @@ def _stream(spec: dict[str, Any]) -> None:
         import adbc_driver_postgresql.dbapi as driver  # type: ignore[no-redef]
     with driver.connect(spec["uri"]) as conn, conn.cursor() as cursor:
         if spec["dialect"] == "sqlite":
-            cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(BATCH_ROWS)})
+            rows = str(spec["batch_rows"])
+            cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": rows})
         cursor.execute(_adbc_sql(spec["dialect"], spec["lo"], spec["hi"]))
         batches = cursor.fetch_record_batch()
         with pa.ipc.new_stream(sys.stdout.buffer, batches.schema) as out:

@@ -39,8 +39,8 @@ from tests.records.support import headers
 
 __all__ = ["hub"]
 
-BUDGET = 2.0  # seconds: the total budget of these tests' submissions
-PER_SOURCE = 1.0  # seconds: each source's deadline
+BUDGET = 3.0  # seconds: the total budget of these tests' submissions
+PER_SOURCE = 1.5  # seconds: each source's deadline
 MARGIN = 1.1  # the answer comes within the budget + 10 %
 
 

@@ -50,6 +50,7 @@ def test_kill_9_during_the_load_loses_no_answered_data(
     assert outcome.verified.ok, outcome.verified.problems
     # Every case the window submitted was accepted in the end (resubmitted with its key).
     assert outcome.cases.accepted == len(outcome.traffic.cases) >= 30, show(outcome)
+    assert outcome.cases.cut_accepted == outcome.cases.cases_cut
     assert outcome.cases.duplicates == 0 and outcome.cases.unknown_numbers == 0
     assert outcome.cases.replays_differing == 0
     # No material of an accepted case is left unavailable: the retries settled them.
