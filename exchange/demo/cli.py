@@ -10,11 +10,13 @@ from typing import Annotated
 from urllib.parse import quote
 
 import typer
+from sqlalchemy import select
 
 from exchange.core.db import make_engine, make_sessionmaker, session_scope
 from exchange.core.errors import DomainError
 from exchange.core.migrate import upgrade
 from exchange.core.settings import Settings, get_settings
+from exchange.demo.people import PASSWORD_FILE, demo_password, give_demo_passwords
 from exchange.demo.seed import DEMO_WINDOW_CLIENT, SeedResult, load_province, seed_demo
 from exchange.demo.sources import cast
 from exchange.demo.sources.bindings import HttpDepartment
@@ -33,6 +35,7 @@ from exchange.demo.sources.http_department import (
     ensure_api_key,
 )
 from exchange.identity.keys import KeyRing
+from exchange.identity.models import User
 from exchange.identity.tokens import issue_access_token
 
 app = typer.Typer(no_args_is_help=True, help="The demo province (浙江省).")
@@ -108,6 +111,22 @@ def migrate_and_seed(
         engine.dispose()
     typer.echo(f"seeded: {sum(result.created.values())} objects created")
     return result
+
+
+def console_people(settings: Settings, url: str) -> list[str]:
+    """Give the demo people without a password the demo one; return the lines to print."""
+    engine = make_engine(settings.effective_database_url)
+    try:
+        with session_scope(make_sessionmaker(engine)) as session:
+            give_demo_passwords(session, settings)
+            names = list(session.scalars(select(User.username).order_by(User.username)))
+    finally:
+        engine.dispose()
+    return [
+        f"Console (管理控制台): {url}/console — people: {', '.join(names)}",
+        f"  demo password (all of them): {demo_password(settings)}"
+        f"  (kept in {_shown(settings.data_dir / PASSWORD_FILE)})",
+    ]
 
 
 def demo_token(settings: Settings, *, client_id: str = DEMO_WINDOW_CLIENT) -> str:
@@ -303,6 +322,7 @@ def up(
     try:
         http = HttpDepartment(base_url=department_url, api_key=api_key, running=True)
         migrate_and_seed(settings, sources=found, http=http)
+        typer.echo("\n".join(console_people(settings, url)))
         typer.echo(
             banner(
                 settings,
