@@ -79,12 +79,14 @@ CHROMIUM = Path(os.environ.get("DATARUN_CHROMIUM", "/usr/bin/chromium"))
 SCREENSHOT_DIR = os.environ.get("DATARUN_SCREENSHOTS", "")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
     """Debian's chromium driven by Playwright (never a downloaded browser), headless.
 
     Locally a missing chromium skips the browser tests with the reason; under CI=true it
-    fails them (.ci/run installs the package).
+    fails them (.ci/run installs the package). Module scope, not session: Playwright's sync
+    API keeps an event loop running in the thread while it is open, and tests elsewhere
+    that call ``asyncio.run`` in the same worker must not find one.
     """
     if not CHROMIUM.exists():
         reason = f"{CHROMIUM} not found: apt-get install chromium (or set DATARUN_CHROMIUM)"
