@@ -21,7 +21,8 @@ Keys are drawn round-robin from 500 people of the 公安 data. The hub database 
 catalogue, access log) is SQLite (WAL) unless ``DATARUN_BENCH_POSTGRES_URL`` is set (a
 database of the run's own is created and dropped there); the department's data stays the
 demo's SQLite file. At the end the access log must hold an entry for every hub pull.
-Run: ``python -m benchmarks.bench_pulls`` (``--quick``: fewer requests).
+Run: ``python -m benchmarks.bench_pulls`` (``--quick``: shorter rounds; ``--uvloop``: both
+servers on uvloop and httptools, if installed).
 """
 
 from __future__ import annotations
@@ -352,11 +353,13 @@ def _free_port() -> int:
 
 
 @contextmanager
-def _server(app_ref: str, env: dict[str, str]) -> Iterator[tuple[int, int]]:
+def _server(app_ref: str, env: dict[str, str], loop: str) -> Iterator[tuple[int, int]]:
     """Run ``app_ref`` in a uvicorn subprocess; yield its port and pid."""
     port = _free_port()
     command = [sys.executable, "-m", "uvicorn", "--factory", app_ref, "--host", "127.0.0.1"]
     command += ["--port", str(port), "--log-level", "warning", "--no-access-log"]
+    # The same event loop and HTTP parser for both servers, named rather than "auto".
+    command += ["--loop", loop, "--http", "httptools" if loop == "uvloop" else "h11"]
     process = subprocess.Popen(command, env={**os.environ, **env})
     try:
         deadline = time.monotonic() + 60
@@ -412,8 +415,13 @@ def _median(results: list[dict[str, Any]], label: str) -> dict[str, Any]:
     return {**chosen, "label": label}
 
 
-def run(*, quick: bool = False) -> list[str]:
-    """Set up, measure the hub and the bare endpoint in alternating rounds, report."""
+def run(*, quick: bool = False, uvloop: bool = False) -> list[str]:
+    """Set up, measure the hub and the bare endpoint in alternating rounds, report.
+
+    ``uvloop``: run both servers on uvloop and httptools (when installed: ``pip install
+    uvloop httptools``) instead of asyncio and h11.
+    """
+    loop = "uvloop" if uvloop and _installed("uvloop", "httptools") else "asyncio"
     count, rounds = (2_000, 2) if quick else (5_000, 3)
     wrk = shutil.which("wrk") is not None
     seconds = 3 if quick else 5  # per round, with wrk (the Python client counts requests)
@@ -439,8 +447,8 @@ def run(*, quick: bool = False) -> list[str]:
         bare_spec = {**common, "path": f"/lookup/{RESOURCE}", "headers": {}}
         hubs, bares = [], []
         with (
-            _server("exchange.app:create_app", env) as (hub_port, hub_pid),
-            _server("benchmarks.bench_pulls:bare_app", env) as (bare_port, bare_pid),
+            _server("exchange.app:create_app", env, loop) as (hub_port, hub_pid),
+            _server("benchmarks.bench_pulls:bare_app", env, loop) as (bare_port, bare_pid),
         ):
             hub_spec["port"], bare_spec["port"] = hub_port, bare_port
             for spec in (hub_spec, bare_spec):  # warm up: connections, caches, the JIT-less VM
@@ -458,7 +466,8 @@ def run(*, quick: bool = False) -> list[str]:
     generator = "wrk" if wrk else "a Python asyncio client"
     size = f"{seconds} s" if wrk else f"{count:,} requests"
     lines = [
-        f"record pulls end to end: one uvicorn process each, {backend} hub, {CONCURRENCY} "
+        f"record pulls end to end: one uvicorn process each ({loop}"
+        f"{', httptools' if loop == 'uvloop' else ', h11'}), {backend} hub, {CONCURRENCY} "
         f"keep-alive connections from {generator} in a second process; median of {rounds} "
         f"alternating rounds of {size} (setup {setup:.0f} s; {audited:,} pulls measured, "
         f"{logged:,} entries in the access log)",
@@ -483,8 +492,14 @@ def run(*, quick: bool = False) -> list[str]:
     return lines
 
 
+def _installed(*modules: str) -> bool:
+    import importlib.util
+
+    return all(importlib.util.find_spec(m) is not None for m in modules)
+
+
 if __name__ == "__main__":
     if sys.argv[1:2] == ["load"]:
         print(json.dumps(asyncio.run(_load(json.loads(sys.stdin.read())))))
     else:
-        print("\n".join(run(quick="--quick" in sys.argv)))
+        print("\n".join(run(quick="--quick" in sys.argv, uvloop="--uvloop" in sys.argv)))
