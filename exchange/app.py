@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from catalogs.router import router as catalogs_router
 from exchange.applications import retry as applications_retry
@@ -21,6 +21,7 @@ from exchange.bindings.router import router as bindings_router
 from exchange.console.router import install as install_console
 from exchange.core.db import make_engine, make_sessionmaker
 from exchange.core.errors import install_error_handlers
+from exchange.core.inputs import refuse_nul
 from exchange.core.logs import configure_logging
 from exchange.core.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from exchange.core.settings import Settings, get_settings
@@ -106,6 +107,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     install_error_handlers(app)
     install_outage_handler(app)  # database down: 503 with Retry-After, not 500
+    # Every route: U+0000 in a parameter or body is a 422, never sent to the database.
+    app.router.dependencies.append(Depends(refuse_nul))
     app.add_middleware(
         BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, on_reject=audit_oversized_body
     )

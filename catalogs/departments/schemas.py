@@ -16,7 +16,20 @@ Level = Literal["province", "city", "county"]
 class DepartmentCreate(BaseModel):
     """A new department in the Department JSON form."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "zj-gat",
+                    "name": "浙江省公安厅",
+                    "level": "province",
+                    "parent": None,
+                    "uscc": "113300000024820150",
+                }
+            ]
+        },
+    )
 
     code: str = Field(pattern=DEPARTMENT_CODE_PATTERN, description="stable code, e.g. zj-gat")
     name: str = Field(min_length=1, max_length=200, description="name, e.g. 浙江省公安厅")
@@ -36,6 +49,21 @@ class DepartmentCreate(BaseModel):
 
 class DepartmentRead(BaseModel):
     """A department as the API returns it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "zj-gat",
+                    "name": "浙江省公安厅",
+                    "level": "province",
+                    "parent": None,
+                    "uscc": "113300000024820150",
+                    "created_at": "2026-11-27T09:30:00Z",
+                }
+            ]
+        }
+    )
 
     code: str
     name: str

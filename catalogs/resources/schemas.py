@@ -14,6 +14,7 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
+from pydantic.config import JsonDict
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from catalogs.resources import rules
@@ -48,6 +49,60 @@ _NOT_NULL = (
     "related_codes",
 )
 
+
+# OpenAPI examples: 居民身份证信息 of 浙江省公安厅, as the demo province catalogues it.
+_ID_CARD_ITEMS: list[JsonDict] = [
+    {
+        "code": "id_number",
+        "name": "公民身份号码",
+        "data_type": "C",
+        "sensitivity": 3,
+        "is_key": True,
+        "description": None,
+    },
+    {
+        "code": "name",
+        "name": "姓名",
+        "data_type": "C",
+        "sensitivity": 2,
+        "is_key": False,
+        "description": None,
+    },
+    {
+        "code": "valid_until",
+        "name": "有效期截止日期",
+        "data_type": "D",
+        "sensitivity": 2,
+        "is_key": False,
+        "description": "长期有效的为空",
+    },
+]
+_ID_CARD: JsonDict = {
+    "code": "301001002/000002",
+    "name": "居民身份证信息",
+    "provider": "zj-gat",
+    "summary": "居民身份证登记项目及有效期，用于办事人身份核验和证照免提交。",
+    "format": "service_interface",
+    "items": list(_ID_CARD_ITEMS),
+    "share_type": "conditional",
+    "share_condition": "仅限办事人身份核验；证件照片须单独申请并说明比对场景",
+    "share_method": "api",
+    "legal_basis": "《中华人民共和国居民身份证法》第六条；"
+    "《中华人民共和国个人信息保护法》第三十四条",
+    "open_type": "closed",
+    "update_cycle": "realtime",
+    "published_on": "2025-06-30",
+    "related_codes": ["301001001/000001"],
+}
+RESOURCE_EXAMPLE: JsonDict = {
+    **_ID_CARD,
+    "status": "published",
+    "version": "1.1",
+    "category_code": "301001002",
+    "provider_name": "浙江省公安厅",
+    "created_at": "2026-06-30T01:00:00Z",
+    "updated_at": "2026-11-27T09:30:00Z",
+}
 
 _LocatedError = tuple[tuple[int | str, ...], str, Any]  # (location, message, input)
 
@@ -91,6 +146,8 @@ def _check_related(codes: list[str]) -> list[str]:
 class ItemIn(Schema):
     """A data item (信息项) of a resource."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [_ID_CARD_ITEMS[0]]})
+
     code: str = Field(pattern=rules.ITEM_CODE_RE.pattern, description="item code, e.g. id_number")
     name: str = Field(min_length=1, max_length=200, description="item name, e.g. 公民身份号码")
     data_type: DataType = Field(description="data type code of the guide (C 字符 N 数值 ...)")
@@ -101,6 +158,8 @@ class ItemIn(Schema):
 
 class ResourceCreate(Schema):
     """A new catalogue entry in the Resource JSON form."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_ID_CARD]})
 
     code: str = Field(description="资源代码 {分类码}/{顺序码}, e.g. 301001001/000001")
     name: str = Field(min_length=1, max_length=200)
@@ -157,6 +216,19 @@ class ResourceUpdate(Schema):
     The 资源代码 cannot change (a new code is a new entry).
     """
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "summary": "居民身份证登记项目及有效期，"
+                    "用于办事人身份核验、证照免提交和人证比对。",
+                    "update_cycle": "realtime",
+                    "related_codes": ["301001001/000001"],
+                }
+            ]
+        }
+    )
+
     name: str | None = Field(default=None, min_length=1, max_length=200)
     provider: str | None = Field(default=None, min_length=1, max_length=64)
     summary: str | None = Field(default=None, max_length=10_000)
@@ -193,6 +265,8 @@ class ResourceUpdate(Schema):
 class ItemRead(BaseModel):
     """A data item as the API returns it."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [_ID_CARD_ITEMS[0]]})
+
     code: str
     name: str
     data_type: str
@@ -203,6 +277,8 @@ class ItemRead(BaseModel):
 
 class ResourceRead(BaseModel):
     """A catalogue entry as the API returns it: the Resource JSON form plus its state."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [RESOURCE_EXAMPLE]})
 
     code: str
     name: str
@@ -229,6 +305,28 @@ class ResourceRead(BaseModel):
 class VersionRead(BaseModel):
     """One entry of a resource's version history."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "version": "1.1",
+                    "change_kind": "minor",
+                    "changes": [
+                        {
+                            "op": "add_item",
+                            "field": "items.valid_until",
+                            "from": None,
+                            "to": _ID_CARD_ITEMS[2],
+                            "item": "valid_until",
+                        },
+                    ],
+                    "actor": "user:gat-admin",
+                    "created_at": "2026-11-27T09:30:00Z",
+                }
+            ]
+        }
+    )
+
     version: str
     change_kind: str = Field(description="created | major | minor | status")
     changes: list[dict[str, Any]]
@@ -238,6 +336,17 @@ class VersionRead(BaseModel):
 
 class StatusChange(Schema):
     """A lifecycle move: draft → published → deprecated → retired (deprecated may be reinstated)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "status": "deprecated",
+                    "reason": "由 301001002/000003 居民身份证信息（含电子证照）替代",
+                }
+            ]
+        }
+    )
 
     status: Status
     reason: str | None = Field(default=None, max_length=2000)

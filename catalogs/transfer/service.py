@@ -27,6 +27,7 @@ from catalogs.transfer.schemas import Action, FileFormat, ImportMode, ImportSumm
 from catalogs.transfer.source import ErrorList, Location, TooManyRows
 from catalogs.transfer.validate import Planned, validate
 from exchange.core.errors import DomainError, InvalidInput, PayloadTooLarge
+from exchange.core.inputs import NUL_MESSAGE, nul_locations
 from exchange.core.pagination import PageParams
 from exchange.identity.authz import Authorizer
 from exchange.identity.principal import Principal
@@ -67,6 +68,11 @@ def import_catalog(
         entries = PARSERS[fmt](content, errors=errors, max_rows=max_rows)
     except TooManyRows as exc:
         raise PayloadTooLarge(f"{exc}; split the file") from exc
+    nul = [(entry, loc) for entry in entries for loc in nul_locations(entry.data)]
+    for entry, loc in nul:
+        errors.at(entry.where(loc), NUL_MESSAGE)
+    if nul:  # U+0000 would reach the database's lookups of validate: refused before them
+        _raise_if_any(errors, fmt)
     plan = validate(session, entries, errors=errors, mode=mode, actor=actor, authz=authz)
     _raise_if_any(errors, fmt)
     summary = ImportSummary(

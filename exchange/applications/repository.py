@@ -16,6 +16,7 @@ from exchange.applications.models import (
     ApplicationEvent,
     ApplicationMaterial,
     ApplicationPart,
+    IdempotencyRecord,
 )
 
 OPEN_STATUSES = ("accepted", "in_review", "returned")  # retries run for these only
@@ -90,7 +91,13 @@ def list_for_department(
     session: Session, *, department: str, status: str | None, offset: int, limit: int
 ) -> tuple[list[Application], int]:
     """Return one page of the applications a department accepted or holds a part of."""
-    where: list[ColumnElement[bool]] = [_of_department(department)]
+    # A submission not answered yet (its key in flight) is not listed: nobody holds its
+    # number, and its materials are still being pulled (or its process died: see retry).
+    unanswered = exists().where(
+        IdempotencyRecord.application_id == Application.id,
+        IdempotencyRecord.state == "in_flight",
+    )
+    where: list[ColumnElement[bool]] = [_of_department(department), ~unanswered]
     if status is not None:
         where.append(Application.status == status)
     total = session.scalar(select(func.count()).select_from(Application).where(*where)) or 0
@@ -124,10 +131,15 @@ def delete_application(session: Session, application_id: int) -> None:
     )
 
 
-def due_materials(session: Session, *, now: datetime, limit: int) -> list[tuple[int, int]]:
-    """Return (material id, attempts) of unavailable materials due for a retry, oldest first."""
+def due_materials(
+    session: Session, *, now: datetime, limit: int
+) -> list[tuple[int, int, str | None]]:
+    """Return (material id, attempts, resource code) of unavailable materials due for a
+    retry, oldest first."""
     rows = session.execute(
-        select(ApplicationMaterial.id, ApplicationMaterial.attempts)
+        select(
+            ApplicationMaterial.id, ApplicationMaterial.attempts, ApplicationMaterial.resource_code
+        )
         .join(Application, Application.id == ApplicationMaterial.application_id)
         .where(
             ApplicationMaterial.status == "unavailable",
@@ -137,7 +149,7 @@ def due_materials(session: Session, *, now: datetime, limit: int) -> list[tuple[
         .order_by(ApplicationMaterial.next_attempt_at, ApplicationMaterial.id)
         .limit(limit)
     )
-    return [(int(r[0]), int(r[1])) for r in rows]
+    return [(int(r[0]), int(r[1]), r[2]) for r in rows]
 
 
 def claim_material(

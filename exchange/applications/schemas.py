@@ -10,9 +10,114 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.config import JsonDict
 
 Code = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Text = Annotated[str, StringConstraints(max_length=4000)]
+
+# OpenAPI examples: 陈建国 sells his flat to 王晓明 (二手房交易过户, esf-transfer) at the
+# window of 自然资源厅; both resident IDs are the demo's, with GB 11643 check digits.
+_SELLER_ID = "330106197803154217"
+_BUYER_ID = "330212199011083117"
+_CERT_NO = "浙(2016)杭州市不动产权第0051234号"
+_NUMBER = "BJ330000-20261127-000001"
+_APPLICANT: JsonDict = {
+    "kind": "person",
+    "name": "陈建国",
+    "identifiers": {"resident_id": _SELLER_ID, "property_cert_no": _CERT_NO},
+}
+_PDF: JsonDict = {
+    "filename": "授权委托书.pdf",
+    "content_type": "application/pdf",
+    "content_base64": "JVBERi0xLjcK",
+}
+_FILE_OUT: JsonDict = {
+    "filename": "授权委托书.pdf",
+    "content_type": "application/pdf",
+    "size": 9,
+    "sha256": "0716f9264c9fe19f5d7455276107f3ddcc1d3497f63d60689a73558ae8a1bf5e",
+}
+_FETCHED: JsonDict = {
+    "code": "seller_id",
+    "name": "卖方身份证明",
+    "kind": "pullable",
+    "status": "fetched",
+    "resource": "301001002/000002",
+    "service_item": "330000-ZR-001",
+    "items": ["id_number", "name", "address", "valid_until"],
+    "subject_key": _SELLER_ID,
+    "reason": None,
+    "promised_by": None,
+    "evidence": {
+        "id_number": _SELLER_ID,
+        "name": "陈建国",
+        "address": "浙江省杭州市西湖区文三路138号翠苑3幢2单元502室",
+        "valid_until": None,
+    },
+    "provenance": {
+        "provider": "zj-gat",
+        "resource": "301001002/000002",
+        "resource_version": "1.0",
+        "retrieved_at": "2026-11-27T09:30:01.276Z",
+        "update_cycle": "realtime",
+        "grant_ids": [1],
+        "masked_items": [],
+        "records": 1,
+    },
+    "evidence_sha256": "422dcef63b359b47321af10ef2f8bb60e83c2e0e9431450430270cc1366f2dbb",
+    "audit_seq": 1024,
+    "declined_items": [],
+    "attempts": 1,
+    "next_attempt_at": None,
+    "files": [],
+}
+_SUBMITTED: JsonDict = {
+    "code": "power_of_attorney",
+    "name": "授权委托书及受托人身份证明",
+    "kind": "submitted",
+    "status": "submitted",
+    "resource": None,
+    "service_item": "330000-ZR-001",
+    "items": [],
+    "subject_key": None,
+    "reason": None,
+    "promised_by": None,
+    "evidence": None,
+    "provenance": None,
+    "evidence_sha256": None,
+    "audit_seq": None,
+    "declined_items": [],
+    "attempts": 0,
+    "next_attempt_at": None,
+    "files": [_FILE_OUT],
+}
+_PART: JsonDict = {
+    "id": 3,
+    "department": "zj-zrzyt",
+    "service_item": "330000-ZR-001",
+    "status": "pending",
+    "reason": None,
+    "decided_by": None,
+    "decided_at": None,
+}
+_EVENTS: list[JsonDict] = [
+    {
+        "at": "2026-11-27T09:30:01.412Z",
+        "actor": "zj-zrzyt-window",
+        "action": "submitted",
+        "from_status": None,
+        "to_status": "accepted",
+        "reason": None,
+    },
+    {
+        "at": "2026-11-27T09:34:12.481Z",
+        "actor": "zj-zrzyt-window",
+        "action": "confirmed",
+        "from_status": "accepted",
+        "to_status": "in_review",
+        "reason": None,
+    },
+]
 
 
 class Schema(BaseModel):
@@ -23,6 +128,8 @@ class Schema(BaseModel):
 
 class Applicant(Schema):
     """Who applies: a person or an organisation, with identifiers by kind."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_APPLICANT]})
 
     kind: Literal["person", "organisation"]
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
@@ -36,6 +143,10 @@ class Applicant(Schema):
 class FileIn(Schema):
     """A file the applicant brought for a material, as base64."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"material": "power_of_attorney", **_PDF}]}
+    )
+
     material: Code
     filename: Annotated[str, StringConstraints(min_length=1, max_length=1000)]
     content_type: Annotated[str, StringConstraints(min_length=1, max_length=200)]
@@ -45,12 +156,34 @@ class FileIn(Schema):
 class PendingIn(Schema):
     """A minor material (容缺) accepted now, promised by a date."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"material": "family_members_statement", "promised_by": "2026-12-04"}]
+        }
+    )
+
     material: Code
     promised_by: date
 
 
 class ApplicationSubmit(Schema):
     """Submit an application for a one-thing (一窗受理)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "one_thing": "esf-transfer",
+                    "applicant": _APPLICANT,
+                    "material_keys": {"buyer_id": _BUYER_ID},
+                    "consent_to_fetch": True,
+                    "files": [{"material": "power_of_attorney", **_PDF}],
+                    "pending": [],
+                    "budget_ms": 8000,
+                }
+            ]
+        }
+    )
 
     one_thing: Code = Field(description="the one-thing (一件事) code, e.g. esf-transfer")
     applicant: Applicant
@@ -73,6 +206,8 @@ class ApplicationSubmit(Schema):
 class FileAdd(Schema):
     """Bring a file for one material (the material is in the path)."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [_PDF]})
+
     filename: Annotated[str, StringConstraints(min_length=1, max_length=1000)]
     content_type: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     content_base64: str
@@ -80,6 +215,14 @@ class FileAdd(Schema):
 
 class Decline(Schema):
     """Decline a pulled material in the preview: it becomes must_submit."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"items": ["address"], "reason": "申请人现住址与身份证住址不一致，提交居住证明"}
+            ]
+        }
+    )
 
     items: list[Code] | None = Field(
         default=None, max_length=200, description="the items declined (default: all)"
@@ -97,6 +240,10 @@ class Out(BaseModel):
 class OneThingRef(Out):
     """The one-thing applied for."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"code": "esf-transfer", "name": "二手房交易过户一件事"}]}
+    )
+
     code: str
     name: str
 
@@ -104,12 +251,18 @@ class OneThingRef(Out):
 class WindowRef(Out):
     """Where the application was accepted (一窗受理)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"department": "zj-zrzyt", "system": "zj-zrzyt-window"}]}
+    )
+
     department: str
     system: str
 
 
 class ApplicantOut(Out):
     """The applicant as submitted."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_APPLICANT]})
 
     kind: str
     name: str | None
@@ -119,6 +272,8 @@ class ApplicantOut(Out):
 class FileOut(Out):
     """A file the applicant brought (stored by hash, outside the database)."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [_FILE_OUT]})
+
     filename: str
     content_type: str
     size: int
@@ -127,6 +282,8 @@ class FileOut(Out):
 
 class MaterialOut(Out):
     """One material and how it was obtained."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_FETCHED, _SUBMITTED]})
 
     code: str
     name: str
@@ -153,6 +310,23 @@ class MaterialOut(Out):
 class ConflictOut(Out):
     """Two sources disagreeing on one fact, and the objection opened with the authority."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "subject_key": _SELLER_ID,
+                    "fact": "address",
+                    "values": [
+                        "浙江省杭州市西湖区文三路138号翠苑3幢2单元502室",
+                        "浙江省杭州市西湖区文三路138号",
+                    ],
+                    "authoritative_resource": "301001001/000001",
+                    "objection_id": 7,
+                }
+            ]
+        }
+    )
+
     subject_key: str
     fact: str
     values: list[Any]
@@ -162,6 +336,8 @@ class ConflictOut(Out):
 
 class PartOut(Out):
     """One department's part of the back office."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_PART]})
 
     id: int
     department: str
@@ -175,6 +351,8 @@ class PartOut(Out):
 class EventOut(Out):
     """One change of the application."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [_EVENTS[0]]})
+
     at: datetime
     actor: str
     action: str
@@ -185,6 +363,29 @@ class EventOut(Out):
 
 class CaseFile(Out):
     """The case file (办件材料) of one application."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "number": _NUMBER,
+                    "status": "in_review",
+                    "one_thing": {"code": "esf-transfer", "name": "二手房交易过户一件事"},
+                    "window": {"department": "zj-zrzyt", "system": "zj-zrzyt-window"},
+                    "applicant": _APPLICANT,
+                    "visits": 1,
+                    "accepted_at": "2026-11-27T09:30:01.123Z",
+                    "confirmed_at": "2026-11-27T09:34:12.481Z",
+                    "completed_at": None,
+                    "assembly_ms": 256,
+                    "materials": [_FETCHED, _SUBMITTED],
+                    "conflicts": [],
+                    "parts": [_PART],
+                    "events": _EVENTS,
+                }
+            ]
+        }
+    )
 
     number: str
     status: str
@@ -204,6 +405,26 @@ class CaseFile(Out):
 
 class ApplicationSummary(Out):
     """One application in a list: no personal data."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "number": _NUMBER,
+                    "status": "in_review",
+                    "one_thing": "esf-transfer",
+                    "window_department": "zj-zrzyt",
+                    "window_system": "zj-zrzyt-window",
+                    "visits": 1,
+                    "accepted_at": "2026-11-27T09:30:01.123Z",
+                    "confirmed_at": "2026-11-27T09:34:12.481Z",
+                    "completed_at": None,
+                    "assembly_ms": 256,
+                    "materials": {"fetched": 9, "submitted": 1, "must_submit": 5},
+                }
+            ]
+        }
+    )
 
     number: str
     status: str

@@ -5,9 +5,20 @@ must be a department system (or an administrator) — the window department is t
 — and every input is validated (one-thing, identifiers' check digits, material keys, 容缺,
 files) before anything is stored. Then the key is claimed (a replay answers the stored
 bytes), the application row is committed to fix its number (the case id of every pull),
-the pulls run (``fanout``), and materials, files, conflicts and the first event are
+with the materials that need no pull (files brought, 容缺, not pullable) and the
+application's id on the key's record, in one transaction. Then the pulls run (``fanout``),
+and the pulled materials, conflicts, the first event and the answer stored on the key are
 written in one transaction. If the access log cannot be written, or anything else fails
 after the claim, the application is deleted and the key released: nothing half-written.
+
+A key makes one application for ever. If the process dies between the two transactions
+(``kill -9``), the key stays in flight naming its application; once it is stale, the
+client's resubmission with the same key takes it over and *finishes that application*
+(pulls the materials not yet recorded, answers its case file) instead of making a second
+one — and if the client never comes back, the background worker (``retry``) finishes it
+the same way (``finish_abandoned``), so nothing is left half-made. A process that was only
+slow finds its key taken over and answers 409 rather than writing twice
+(``idempotency.Superseded``).
 """
 
 from __future__ import annotations
@@ -319,34 +330,66 @@ async def submit(ctx: Context, trail: AuditTrail, data: Any, key: str | None) ->
     )
     if claim.replay:
         return await _replay(trail, claim.status or 201, claim.body or "")
-    created: tuple[int, str] | None = None
+    work: Unfinished | None = None
     try:
-        created = await asyncio.to_thread(_create, ctx, ask, prepared, principal)
-        application_id, number = created
-        ctx.owners.remember(number, principal.department)
-        trail.note(case_id=number, purpose=prepared.one_thing_code)
-        assembled = time.monotonic()
-        outcomes = await _assemble(ctx, trail, ask, prepared, number, started)
-        took = int((time.monotonic() - assembled) * 1000)
-        if not trail.recorded:  # nothing pulled: the submission itself is the entry
-            trail.note(keys=[])
-            reason = "application accepted; no record pulled"
-            await trail.append(trail.entries(decision="allowed", outcome=201, reason=reason))
-        body = await asyncio.to_thread(
-            _finish, ctx, application_id, ask, prepared, outcomes, principal, took
+        if claim.application_id is None:
+            work = await asyncio.to_thread(_create, ctx, claim, ask, prepared, principal)
+        else:  # a crashed process made it under this key: finish that one
+            work = await asyncio.to_thread(_resume, ctx, claim.application_id, prepared.specs)
+        ctx.owners.remember(work.number, work.window_department)
+        trail.note(case_id=work.number, purpose=prepared.one_thing_code)
+        reserve = min(prepared.budget_seconds * _RESERVE_SHARE, _RESERVE_MAX)
+        body = await _complete(
+            ctx,
+            claim,
+            work,
+            principal=principal,
+            request_id=trail.request_id,
+            trail=trail,
+            cutoff=started + prepared.budget_seconds - reserve,
         )
-        await asyncio.to_thread(
-            idempotency.complete,
-            ctx.factory,
-            claim.record_id,
-            status=201,
-            body=body.decode("utf-8"),
-            application_id=application_id,
-        )
+    except idempotency.Superseded:
+        raise  # the key is someone else's now, and so is its application
     except BaseException:
-        await _undo(ctx, created, claim.record_id)
+        await _undo(ctx, claim, work)
         raise
     return 201, body
+
+
+async def finish_abandoned(ctx: Context, claim: idempotency.Claim, *, request_id: str) -> str:
+    """Finish the application of a key taken over from a dead process; return its number.
+
+    The pulls are made as the window system that submitted (its grants apply), with the
+    application's own budget; the answer is stored on the key, so the client's resubmission
+    replays it. Raise ``idempotency.Superseded`` if the key was taken over meanwhile.
+    """
+    assert claim.application_id is not None
+    work = await asyncio.to_thread(_resume, ctx, claim.application_id, None)
+    principal = window_principal(work.window_system, work.window_department, token_id=request_id)
+    reserve = min(work.budget_seconds * _RESERVE_SHARE, _RESERVE_MAX)
+    await _complete(
+        ctx,
+        claim,
+        work,
+        principal=principal,
+        request_id=request_id,
+        trail=None,
+        cutoff=time.monotonic() + work.budget_seconds - reserve,
+    )
+    return work.number
+
+
+def window_principal(window_system: str, window_department: str, *, token_id: str) -> Principal:
+    """Return the window system that submitted an application, as background work acts."""
+    is_user = window_system.startswith("user:")
+    return Principal(
+        subject=window_system,
+        kind="user" if is_user else "system",
+        department=window_department,
+        roles=frozenset() if is_user else frozenset({"system"}),
+        token_id=token_id,
+        client_id=None if is_user else window_system,
+    )
 
 
 def _prepare(ctx: Context, ask: ApplicationSubmit) -> Prepared:
@@ -354,10 +397,40 @@ def _prepare(ctx: Context, ask: ApplicationSubmit) -> Prepared:
         return prepare(session, ask, settings=ctx.settings, today=hub_today())
 
 
+@dataclass(frozen=True)
+class Unfinished:
+    """An accepted application whose pullable materials are not recorded yet."""
+
+    application_id: int
+    number: str
+    one_thing_name: str
+    window_department: str
+    window_system: str
+    identifiers: Mapping[str, str]
+    material_keys: Mapping[str, str]
+    consent: bool
+    budget_seconds: float
+    to_pull: tuple[MaterialSpec, ...]  # pullable materials with no row yet
+    resumed: bool  # taken over from a process that died
+
+
+def _pulled_here(spec: MaterialSpec, prepared: Prepared) -> bool:
+    brought = any(f.material == spec.code for f in prepared.files)
+    return spec.kind == "pullable" and not brought and spec.code not in prepared.pending
+
+
 def _create(
-    ctx: Context, ask: ApplicationSubmit, prepared: Prepared, principal: Principal
-) -> tuple[int, str]:
-    """Commit the application row (its id makes the number every pull names)."""
+    ctx: Context,
+    claim: idempotency.Claim,
+    ask: ApplicationSubmit,
+    prepared: Prepared,
+    principal: Principal,
+) -> Unfinished:
+    """Commit the application row (its id makes the number every pull names), the materials
+    that need no pull, and the application's id on the key, in one transaction."""
+    for f in prepared.files:
+        ctx.store.put(f.content)
+    files = {f.material: f for f in prepared.files}
     with session_scope(ctx.factory) as session:
         application = Application(
             number=f"new-{uuid.uuid4().hex}",
@@ -377,68 +450,135 @@ def _create(
         session.add(application)
         session.flush()
         application.number = rules.application_number(application.id, hub_today())
+        for spec in prepared.specs:
+            if not _pulled_here(spec, prepared):
+                row = _settled(spec, ask, files, prepared.pending)
+                if spec.code in files:
+                    f = files[spec.code]
+                    row.files.append(
+                        ApplicationFile(
+                            filename=f.filename,
+                            content_type=f.content_type,
+                            size=f.size,
+                            sha256=f.sha256,
+                            uploaded_by=actor(principal),
+                        )
+                    )
+                application.materials.append(row)
         session.flush()
-        return application.id, application.number
+        idempotency.attach(session, claim, application.id)
+        return Unfinished(
+            application_id=application.id,
+            number=application.number,
+            one_thing_name=prepared.one_thing_name,
+            window_department=application.window_department,
+            window_system=application.window_system,
+            identifiers=dict(ask.applicant.identifiers),
+            material_keys=dict(ask.material_keys),
+            consent=ask.consent_to_fetch,
+            budget_seconds=prepared.budget_seconds,
+            to_pull=tuple(s for s in prepared.specs if _pulled_here(s, prepared)),
+            resumed=False,
+        )
+
+
+def _resume(ctx: Context, application_id: int, specs: Sequence[MaterialSpec] | None) -> Unfinished:
+    """Read back an application a dead process made: what it still has to pull."""
+    with ctx.factory() as session:
+        application = repo.by_id(session, application_id)
+        if application is None:  # deleted with its key meanwhile: the key is not ours
+            raise idempotency.Superseded(f"application {application_id} is gone; retry")
+        if specs is None:
+            _, _, specs = _specs(session, application.one_thing_code)
+        have = {m.material_code for m in application.materials}
+        return Unfinished(
+            application_id=application.id,
+            number=application.number,
+            one_thing_name=repo.one_thing_name(session, application.one_thing_id),
+            window_department=application.window_department,
+            window_system=application.window_system,
+            identifiers={str(k): str(v) for k, v in (application.identifiers or {}).items()},
+            material_keys={str(k): str(v) for k, v in (application.material_keys or {}).items()},
+            consent=application.consent_to_fetch,
+            budget_seconds=(application.budget_ms or 0) / 1000
+            or ctx.settings.application_budget_seconds,
+            to_pull=tuple(s for s in specs if s.kind == "pullable" and s.code not in have),
+            resumed=True,
+        )
+
+
+async def _complete(
+    ctx: Context,
+    claim: idempotency.Claim,
+    work: Unfinished,
+    *,
+    principal: Principal,
+    request_id: str | None,
+    trail: AuditTrail | None,
+    cutoff: float,
+) -> bytes:
+    """Pull what is left, write it, store the answer on the key; return the case file."""
+    assembled = time.monotonic()
+    outcomes = await _assemble(ctx, principal, request_id, work, cutoff)
+    took = int((time.monotonic() - assembled) * 1000)
+    if trail is not None:
+        for outcome in outcomes.values():
+            if outcome.appended:
+                trail.recorded = True
+                trail.appended.extend(outcome.appended)
+        if not trail.recorded:  # nothing pulled: the submission itself is the entry
+            trail.note(keys=[])
+            reason = "application accepted; no record pulled"
+            await trail.append(trail.entries(decision="allowed", outcome=201, reason=reason))
+    return await asyncio.to_thread(_finish, ctx, claim, work, outcomes, actor(principal), took)
 
 
 async def _assemble(
     ctx: Context,
-    trail: AuditTrail,
-    ask: ApplicationSubmit,
-    prepared: Prepared,
-    number: str,
-    started: float,
+    principal: Principal,
+    request_id: str | None,
+    work: Unfinished,
+    cutoff: float,
 ) -> dict[str, Outcome]:
-    """Plan and run the pulls; return the outcome of every pullable material."""
-    brought = {f.material for f in prepared.files}
-    specs = [
-        s
-        for s in prepared.specs
-        if s.kind == "pullable" and s.code not in brought and s.code not in prepared.pending
-    ]
+    """Plan and run the pulls; return the outcome of every material still to pull."""
     pulls, settled = await fanout.plan(
         ctx.hub,
-        specs,
-        consent=ask.consent_to_fetch,
-        identifiers=ask.applicant.identifiers,
-        material_keys=ask.material_keys,
+        work.to_pull,
+        consent=work.consent,
+        identifiers=work.identifiers,
+        material_keys=work.material_keys,
     )
-    reserve = min(prepared.budget_seconds * _RESERVE_SHARE, _RESERVE_MAX)
     pulled = await fanout.pull_all(
         ctx.hub,
         audit=ctx.audit,
-        principal=trail.principal,
-        request_id=trail.request_id,
-        case_id=number,
+        principal=principal,
+        request_id=request_id,
+        case_id=work.number,
         pulls=pulls,
         per_source=ctx.settings.application_pull_timeout_seconds,
-        cutoff=started + prepared.budget_seconds - reserve,
+        cutoff=cutoff,
     )
     for outcome in pulled:
-        if outcome.appended:
-            trail.recorded = True
-            trail.appended.extend(outcome.appended)
         settled[outcome.material] = outcome
     return settled
 
 
-async def _undo(ctx: Context, created: tuple[int, str] | None, record_id: int) -> None:
+async def _undo(ctx: Context, claim: idempotency.Claim, work: Unfinished | None) -> None:
     """Delete a half-made application and release its key (the submission failed)."""
     try:
-        if created is not None:
-            ctx.owners.forget(created[1])
-            await asyncio.to_thread(_delete, ctx, created[0])
+        await asyncio.to_thread(_give_up, ctx, claim)
+        if work is not None:
+            ctx.owners.forget(work.number)
     except Exception:
-        log.exception("could not delete the failed application %s", created)
-    try:
-        await asyncio.to_thread(idempotency.release, ctx.factory, record_id)
-    except Exception:
-        log.exception("could not release idempotency record %s", record_id)
+        log.exception("could not undo the failed submission of key record %s", claim.record_id)
 
 
-def _delete(ctx: Context, application_id: int) -> None:
+def _give_up(ctx: Context, claim: idempotency.Claim) -> None:
+    """Release the key and delete its application, in one transaction, if still ours."""
     with session_scope(ctx.factory) as session:
-        repo.delete_application(session, application_id)
+        ours, application_id = idempotency.give_up(session, claim)
+        if ours and application_id is not None:
+            repo.delete_application(session, application_id)
 
 
 async def _replay(trail: AuditTrail, status: int, body: str) -> tuple[int, bytes]:
@@ -467,70 +607,61 @@ async def _replay(trail: AuditTrail, status: int, body: str) -> tuple[int, bytes
 
 def _finish(
     ctx: Context,
-    application_id: int,
-    ask: ApplicationSubmit,
-    prepared: Prepared,
+    claim: idempotency.Claim,
+    work: Unfinished,
     outcomes: Mapping[str, Outcome],
-    principal: Principal,
+    by: str,
     took_ms: int,
 ) -> bytes:
-    """Store files, materials, conflicts and the first event; return the case file."""
-    for f in prepared.files:
-        ctx.store.put(f.content)
-    files = {f.material: f for f in prepared.files}
+    """Store the pulled materials, conflicts, the first event and the answer on the key."""
     now = utcnow()
     schedule = ctx.settings.application_retry_schedule_seconds
     with session_scope(ctx.factory) as session:
-        application = repo.by_id(session, application_id)
-        assert application is not None
-        for spec in prepared.specs:
-            row = _material(spec, ask, files, prepared.pending, outcomes, now, schedule)
-            if spec.code in files:
-                f = files[spec.code]
-                row.files.append(
-                    ApplicationFile(
-                        filename=f.filename,
-                        content_type=f.content_type,
-                        size=f.size,
-                        sha256=f.sha256,
-                        uploaded_by=actor(principal),
-                    )
-                )
-            application.materials.append(row)
+        idempotency.guard(session, claim)  # first: the key's row stays ours until commit
+        application = repo.by_id(session, work.application_id)
+        if application is None:
+            raise idempotency.Superseded(f"application {work.number} is gone; retry")
+        have = {m.material_code for m in application.materials}
+        for spec in work.to_pull:
+            if spec.code not in have:
+                row = _material(spec, work.identifiers, work.material_keys)
+                apply_outcome(row, outcomes[spec.code], now=now, schedule=schedule, attempts=None)
+                application.materials.append(row)
         application.assembly_ms = took_ms
         session.flush()
+        session.expire(application, ["materials"])  # read back in position order
         counts: dict[str, int] = {}
         for m in application.materials:
             counts[m.status] = counts.get(m.status, 0) + 1
+        detail: dict[str, Any] = {"resumed": True} if work.resumed else {}
         record_event(
             session,
             application,
-            actor=actor(principal),
+            actor=by,
             action="submitted",
             to_status=rules.ACCEPTED,
             materials=counts,
+            **detail,
         )
         flag_conflicts(session, application, settings=ctx.settings)
         session.flush()
         case = casefile.build(
             application,
-            one_thing_name=prepared.one_thing_name,
+            one_thing_name=work.one_thing_name,
             events=repo.events_of(session, application.id),
             conflicts=repo.conflicts_of(session, application.id),
         )
-        return casefile.to_bytes(case)
+        body = casefile.to_bytes(case)
+        idempotency.complete_in(
+            session, claim, status=201, body=body.decode("utf-8"), application_id=application.id
+        )
+        return body
 
 
 def _material(
-    spec: MaterialSpec,
-    ask: ApplicationSubmit,
-    files: Mapping[str, IncomingFile],
-    pending: Mapping[str, date],
-    outcomes: Mapping[str, Outcome],
-    now: Any,
-    schedule: Sequence[float],
+    spec: MaterialSpec, identifiers: Mapping[str, str], keys: Mapping[str, str]
 ) -> ApplicationMaterial:
-    row = ApplicationMaterial(
+    return ApplicationMaterial(
         position=spec.position,
         material_code=spec.code,
         name=spec.name,
@@ -538,22 +669,30 @@ def _material(
         service_item=spec.service_item,
         resource_code=spec.resource_code,
         items=list(spec.items),
-        subject_key=fanout.key_for(spec, ask.applicant.identifiers, ask.material_keys),
+        subject_key=fanout.key_for(spec, identifiers, keys),
         attempts=0,
         declined_items=[],
     )
+
+
+def _settled(
+    spec: MaterialSpec,
+    ask: ApplicationSubmit,
+    files: Mapping[str, IncomingFile],
+    pending: Mapping[str, date],
+) -> ApplicationMaterial:
+    """Return the row of a material that needs no pull: brought, 容缺, or not pullable."""
+    row = _material(spec, ask.applicant.identifiers, ask.material_keys)
     if spec.code in files:
         row.status = "submitted"
     elif spec.code in pending:
         row.status, row.promised_by = "accepted_pending", pending[spec.code]
         row.reason = "容缺受理: accepted now, to be brought by the promised date"
-    elif spec.kind != "pullable":
+    else:
         row.status = fanout.MUST_SUBMIT
         row.reason = "brought by the applicant (no catalogue resource holds it)"
         if spec.commitment_allowed:
             row.reason += "; a written commitment (承诺) may replace it"
-    else:
-        apply_outcome(row, outcomes[spec.code], now=now, schedule=schedule, attempts=None)
     return row
 
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from exchange.applications import backoffice
 from exchange.applications.models import Application, ApplicationPart
 from exchange.core.deps import DbSession
+from exchange.core.inputs import Id
 from exchange.core.pagination import Page, Pagination
 from exchange.grants.schemas import DEPARTMENT_CODE
 from exchange.identity.deps import Authz, CurrentPrincipal
@@ -35,12 +36,22 @@ class Schema(BaseModel):
 class DecisionCreate(Schema):
     """A department's decision on its part: approve, or reject with a reason."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"decision": "reject", "reason": "卖方身份证已过有效期，请补充有效身份证明"}
+            ]
+        }
+    )
+
     decision: Literal["approve", "reject"]
     reason: Reason | None = Field(default=None, description="required to reject")
 
 
 class Resubmission(Schema):
     """The window sends a returned application back to review."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"applicant_visited": False}]})
 
     applicant_visited: bool = Field(
         default=False, description="the applicant came to the window again (one more visit)"
@@ -50,11 +61,36 @@ class Resubmission(Schema):
 class Withdrawal(Schema):
     """The window withdraws an application."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"reason": "买卖双方解除合同，申请人撤回申请"}]}
+    )
+
     reason: Reason | None = None
 
 
 class TaskRead(BaseModel):
     """A department's part of an application, without personal data."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 3,
+                    "number": "BJ330000-20261127-000001",
+                    "one_thing": "esf-transfer",
+                    "application_status": "returned",
+                    "window_department": "zj-zrzyt",
+                    "department": "zj-zrzyt",
+                    "service_item": "330000-ZR-001",
+                    "status": "rejected",
+                    "reason": "卖方身份证已过有效期，请补充有效身份证明",
+                    "decided_by": "zj-zrzyt-backoffice",
+                    "decided_at": "2026-11-27T10:12:00Z",
+                    "created_at": "2026-11-27T09:34:12Z",
+                }
+            ]
+        }
+    )
 
     id: int
     number: str
@@ -72,6 +108,35 @@ class TaskRead(BaseModel):
 
 class ApplicationState(BaseModel):
     """Where an application stands after a window action."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "number": "BJ330000-20261127-000001",
+                    "status": "in_review",
+                    "visits": 2,
+                    "completed_at": None,
+                    "parts": [
+                        {
+                            "id": 3,
+                            "number": "BJ330000-20261127-000001",
+                            "one_thing": "esf-transfer",
+                            "application_status": "in_review",
+                            "window_department": "zj-zrzyt",
+                            "department": "zj-zrzyt",
+                            "service_item": "330000-ZR-001",
+                            "status": "pending",
+                            "reason": None,
+                            "decided_by": None,
+                            "decided_at": None,
+                            "created_at": "2026-11-27T09:34:12Z",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
 
     number: str
     status: str
@@ -137,7 +202,7 @@ def list_tasks(
 
 @router.post("/{part_id}/decision")
 def decide(
-    part_id: int,
+    part_id: Id,
     body: DecisionCreate,
     session: DbSession,
     principal: CurrentPrincipal,

@@ -19,6 +19,7 @@ from exchange.audit.schemas import (
     VerifyRequest,
 )
 from exchange.core.deps import AppSettings, DbSession
+from exchange.core.inputs import INT64_MAX, Seq
 from exchange.core.pagination import Page, Pagination
 from exchange.identity.deps import Authz, CurrentPrincipal
 
@@ -60,7 +61,7 @@ def search_entries(
 
 @router.get("/entries/{seq}")
 def get_entry(
-    seq: int, session: DbSession, principal: CurrentPrincipal, authz: Authz
+    seq: Seq, session: DbSession, principal: CurrentPrincipal, authz: Authz
 ) -> AuditEntryRead:
     """Return one access-log entry by its sequence number."""
     service.require_auditor(principal, authz)
@@ -85,7 +86,9 @@ def list_checkpoints(
     request: Request,
     principal: CurrentPrincipal,
     authz: Authz,
-    after: Annotated[int | None, Query(ge=0, description="only checkpoints past this size")] = None,
+    after: Annotated[
+        int | None, Query(ge=0, le=INT64_MAX, description="only checkpoints past this size")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[CheckpointDocument]:
     """Return signed checkpoints in order, for a witness to keep."""

@@ -6,8 +6,35 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
 ITEM_CODE = r"^[a-z][a-z0-9_]{0,63}$"
+
+# OpenAPI examples: 居民身份证信息 bound to 浙江省公安厅's table jmsfz (居民身份证).
+_WRITE: JsonDict = {
+    "adapter": "sql",
+    "config": {
+        "url": "postgresql+psycopg://datarun_reader:change-me@10.33.1.21:5432/gat_rk",
+        "table": "jmsfz",
+        "pool_size": 4,
+        "timeout_seconds": 2.0,
+    },
+    "key_item": "id_number",
+    "columns": {
+        "id_number": "gmsfhm",
+        "name": "xm",
+        "address": "zz",
+        "valid_until": "yxqjzrq",
+    },
+    "resilience": {"deadline_seconds": 1.5, "retries": 1, "max_concurrency": 4},
+    "enabled": True,
+}
+_CHECK: JsonDict = {
+    "at": "2026-11-27T09:25:00Z",
+    "ok": True,
+    "latency_ms": 1.48,
+    "detail": "ok",
+}
 
 
 def _source_name(value: str) -> str:
@@ -28,6 +55,8 @@ class Schema(BaseModel):
 
 class BindingWrite(Schema):
     """Create or replace a resource's binding (PUT body)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_WRITE]})
 
     adapter: str = Field(min_length=1, max_length=64, examples=["sql"])
     config: dict[str, Any] = Field(
@@ -54,11 +83,17 @@ class BindingWrite(Schema):
 class BindingFile(BindingWrite):
     """One binding in a file for ``datarun bindings set`` (the PUT body plus the resource)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"resource": "301001002/000002", **_WRITE}]}
+    )
+
     resource: str = Field(description="资源代码, e.g. 301001001/000001")
 
 
 class CheckRead(Schema):
     """One health check of a binding's source."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_CHECK]})
 
     at: datetime
     ok: bool
@@ -68,6 +103,23 @@ class CheckRead(Schema):
 
 class BindingRead(Schema):
     """A binding as the API shows it: secrets masked, last health check attached."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "resource_code": "301001002/000002",
+                    "resource_name": "居民身份证信息",
+                    "provider": "zj-gat",
+                    **_WRITE,
+                    "config": {**_WRITE["config"], "url": "**********"},  # type: ignore[dict-item]
+                    "created_at": "2026-06-30T01:00:00Z",
+                    "updated_at": "2026-11-27T09:00:00Z",
+                    "last_check": _CHECK,
+                }
+            ]
+        }
+    )
 
     resource_code: str
     resource_name: str
@@ -85,6 +137,12 @@ class BindingRead(Schema):
 
 class SourceColumnRead(Schema):
     """A column (or field) the source offers."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"name": "gmsfhm", "type": "VARCHAR(18)", "nullable": False}]
+        }
+    )
 
     name: str
     type: str

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
+from pydantic.config import JsonDict
 
 T = TypeVar("T")
 
@@ -30,8 +31,20 @@ def page_params(
     return PageParams(page=page, size=size)
 
 
+def _page_examples(schema: JsonDict, model: type[Any]) -> None:
+    """Give ``Page[X]`` an example: a page holding X's first example (if X has one)."""
+    args = getattr(model, "__pydantic_generic_metadata__", {}).get("args", ())
+    item = args[0] if args else None
+    extra = getattr(item, "model_config", {}).get("json_schema_extra")
+    examples = extra.get("examples") if isinstance(extra, dict) else None
+    if isinstance(examples, list) and examples:
+        schema["examples"] = [{"items": examples[:1], "total": 1, "page": 1, "size": 20}]
+
+
 class Page(BaseModel, Generic[T]):
     """One page of results with the total count across all pages."""
+
+    model_config = ConfigDict(json_schema_extra=_page_examples)
 
     items: list[T]
     total: int

@@ -115,6 +115,9 @@ class Settings(BaseSettings):
     )
     application_retry_poll_seconds: float = Field(default=5.0, ge=0, le=3600)
     application_retry_batch: int = Field(default=50, ge=1, le=1000)
+    # Background retries of one source (provider department) running at once in a process:
+    # few, so that after an outage they leave the source's connector slots to live pulls.
+    application_retry_per_source: int = Field(default=2, ge=1, le=100)
     # Operations (exchange/observability, exchange/limits). Logs: "json" writes one JSON
     # object a line (request id, route template, status, duration; never bodies, keys or
     # tokens). GET /metrics: with metrics_token, only "Authorization: Bearer <token>";

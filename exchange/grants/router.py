@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, status
 
 from exchange.core.deps import AppSettings, DbSession
+from exchange.core.inputs import Id
 from exchange.core.pagination import Page, Pagination
 from exchange.grants import decisions, demand, service, views
 from exchange.grants.schemas import (
@@ -100,7 +101,7 @@ def list_grants(
 
 @router.get("/grants/{grant_id}")
 def get_grant(
-    grant_id: int, session: DbSession, principal: CurrentPrincipal, authz: Authz
+    grant_id: Id, session: DbSession, principal: CurrentPrincipal, authz: Authz
 ) -> GrantDetail:
     """Show a grant with its full history: who did what, when and why."""
     return _detail(session, principal, authz, grant_id)
@@ -108,7 +109,7 @@ def get_grant(
 
 @router.post("/grants/{grant_id}/approve")
 def approve(
-    grant_id: int,
+    grant_id: Id,
     body: Approval,
     session: DbSession,
     principal: CurrentPrincipal,
@@ -129,7 +130,7 @@ def approve(
 
 @router.post("/grants/{grant_id}/refuse")
 def refuse(
-    grant_id: int,
+    grant_id: Id,
     body: Refusal,
     session: DbSession,
     principal: CurrentPrincipal,
@@ -150,7 +151,7 @@ def refuse(
 
 @router.post("/grants/{grant_id}/revoke")
 def revoke(
-    grant_id: int,
+    grant_id: Id,
     body: Revocation,
     session: DbSession,
     principal: CurrentPrincipal,
@@ -171,7 +172,7 @@ def revoke(
 
 @router.post("/grants/{grant_id}/recertify")
 def recertify(
-    grant_id: int,
+    grant_id: Id,
     session: DbSession,
     principal: CurrentPrincipal,
     authz: Authz,

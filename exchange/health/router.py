@@ -7,7 +7,7 @@ from typing import Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from exchange.health.checks import CHECKS, NotReady
 
@@ -17,11 +17,39 @@ router = APIRouter(tags=["health"])
 class Liveness(BaseModel):
     """The process answers."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ok"}]})
+
     status: Literal["ok"] = "ok"
 
 
 class Readiness(BaseModel):
     """Whether the hub can serve, and what each check found."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "status": "ready",
+                    "checks": {
+                        "database": "ok",
+                        "schema": "0006",
+                        "audit_log": "ok",
+                        "checkpoints": "ok",
+                    },
+                    "failed": [],
+                },
+                {
+                    "status": "unavailable",
+                    "checks": {
+                        "database": "OperationalError: connection refused",
+                        "audit_log": "ok",
+                        "checkpoints": "ok",
+                    },
+                    "failed": ["database"],
+                },
+            ]
+        }
+    )
 
     status: Literal["ready", "unavailable"]
     checks: dict[str, str] = Field(

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from exchange.core.db import utcnow
+from exchange.core.inputs import NUL
 from exchange.core.settings import Settings
 from exchange.identity import repository, rules
 from exchange.identity.errors import invalid_client
@@ -44,6 +45,8 @@ def verify_client_assertion(
     issuer = unverified.get("iss")
     if not isinstance(issuer, str) or not issuer:
         raise invalid_client("client assertion has no iss")
+    if NUL in issuer:  # never looked up: PostgreSQL text cannot hold it
+        raise invalid_client("client assertion iss is not a client id")
     if client_id is not None and client_id != issuer:
         raise invalid_client("client_id does not match the assertion iss")
     system = repository.system_by_client_id(session, issuer)
@@ -100,8 +103,8 @@ def _decode(
             " seconds in the future"
         )
     jti = claims["jti"]
-    if not isinstance(jti, str) or not 1 <= len(jti) <= MAX_JTI_LENGTH:
-        raise invalid_client(f"client assertion jti must be a string of 1-{MAX_JTI_LENGTH} chars")
+    if not isinstance(jti, str) or not 1 <= len(jti) <= MAX_JTI_LENGTH or NUL in jti:
+        raise invalid_client(f"client assertion jti must be 1-{MAX_JTI_LENGTH} characters, no NUL")
     return claims
 
 

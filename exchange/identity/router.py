@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from exchange.core.db import session_scope
 from exchange.core.deps import DbSession
+from exchange.core.inputs import pending_refusal
 from exchange.core.pagination import Page, Pagination
 from exchange.identity import keys, service
 from exchange.identity.deps import Authz, CurrentPrincipal
@@ -53,7 +54,8 @@ def _oauth_error(exc: OAuthError) -> JSONResponse:
     response_model=TokenResponse,
     responses={400: {"model": OAuthErrorBody}, 401: {"model": OAuthErrorBody}},
     openapi_extra={
-        "requestBody": {"required": True, "content": {_FORM: {"schema": _TOKEN_FORM_SCHEMA}}}
+        "requestBody": {"required": True, "content": {_FORM: {"schema": _TOKEN_FORM_SCHEMA}}},
+        "x-datarun-oauth": True,  # a refused input (NUL) is answered here, in OAuth's format
     },
 )
 async def token(request: Request) -> JSONResponse:
@@ -65,6 +67,9 @@ async def token(request: Request) -> JSONResponse:
     """
     if request.headers.get("content-type", "").split(";")[0].strip().lower() != _FORM:
         return _oauth_error(invalid_request(f"the body must be {_FORM}"))
+    if (refusal := pending_refusal(request)) is not None:
+        fields = "; ".join(f"{e['field']} {e['message']}" for e in refusal.errors or [])
+        return _oauth_error(invalid_request(fields or refusal.detail))
     try:
         form = await request.form()
     except Exception:  # starlette raises several types for an unparsable body

@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, status
 
 from exchange.core.deps import AppSettings, DbSession
+from exchange.core.inputs import Id
 from exchange.core.pagination import Page, Pagination
 from exchange.grants.schemas import DEPARTMENT_CODE
 from exchange.grants.service import china_today
@@ -81,7 +82,7 @@ def list_objections(
 
 @router.get("/{objection_id}")
 def get_objection(
-    objection_id: int, session: DbSession, principal: CurrentPrincipal, authz: Authz
+    objection_id: Id, session: DbSession, principal: CurrentPrincipal, authz: Authz
 ) -> ObjectionDetail:
     """Show an objection with its history: who did what, when and why."""
     return views.get_objection(session, objection_id=objection_id, principal=principal, authz=authz)
@@ -89,7 +90,7 @@ def get_objection(
 
 @router.post("/{objection_id}/answer")
 def answer_objection(
-    objection_id: int,
+    objection_id: Id,
     body: AnswerCreate,
     session: DbSession,
     principal: CurrentPrincipal,
@@ -110,7 +111,7 @@ def answer_objection(
 
 @router.post("/{objection_id}/close")
 def close_objection(
-    objection_id: int,
+    objection_id: Id,
     session: DbSession,
     principal: CurrentPrincipal,
     authz: Authz,

@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from exchange.core.inputs import INT64_MAX
+
 ITEM_CODE = r"^[a-z][a-z0-9_]{0,63}$"
 
 Status = Literal["open", "answered", "closed"]
@@ -28,6 +30,25 @@ class Schema(BaseModel):
 class ObjectionCreate(Schema):
     """A department's objection to items of one record (one resource, one key)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "resource_code": "301001002/000002",
+                    "key": "330106197803154217",
+                    "key_item": "id_number",
+                    "items": ["address"],
+                    "description": "身份证住址与不动产登记住址不一致，已于2025年迁入现住址",
+                    "proposed_correction": {
+                        "address": "浙江省杭州市西湖区文三路138号翠苑3幢2单元502室"
+                    },
+                    "case_id": "BJ330000-20261127-000001",
+                    "audit_seq": 1024,
+                }
+            ]
+        }
+    )
+
     resource_code: Annotated[str, StringConstraints(min_length=1, max_length=32)] = Field(
         description="资源代码 of the resource holding the record, e.g. 301001002/000002"
     )
@@ -44,14 +65,32 @@ class ObjectionCreate(Schema):
     )
     case_id: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
     audit_seq: int | None = Field(
-        default=None, ge=1, description="the caller's access-log entry that showed the record"
+        default=None,
+        ge=1,
+        le=INT64_MAX,
+        description="the caller's access-log entry that showed the record",
     )
 
 
 class CitizenObjectionCreate(Schema):
     """A citizen's objection, from one access-log entry about them."""
 
-    seq: int = Field(ge=1, description="the access entry's sequence number")
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "seq": 1024,
+                    "items": ["address"],
+                    "description": "住址仍为迁出前地址，已于2025年迁入现住址",
+                    "proposed_correction": {
+                        "address": "浙江省杭州市西湖区文三路138号翠苑3幢2单元502室"
+                    },
+                }
+            ]
+        }
+    )
+
+    seq: int = Field(ge=1, le=INT64_MAX, description="the access entry's sequence number")
     items: list[ItemCode] = Field(max_length=200, description="the disputed 信息项 codes")
     description: Text = Field(description="what is wrong (异议说明)")
     proposed_correction: Correction | None = None
@@ -60,6 +99,12 @@ class CitizenObjectionCreate(Schema):
 class AnswerCreate(Schema):
     """The provider's answer: corrected, confirmed correct, or rejected (with the reason)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"answer": "corrected", "reason": "已按户籍迁入登记更正住址"}]
+        }
+    )
+
     answer: Answer
     reason: Text | None = Field(default=None, description="required for a rejection")
 
@@ -67,11 +112,35 @@ class AnswerCreate(Schema):
 class Closing(Schema):
     """Close an objection: accept the answer, or withdraw an open one."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"reason": "已核实更正结果，关闭异议"}]}
+    )
+
     reason: Text | None = None
 
 
 class ObjectionEventRead(BaseModel):
     """One change of an objection: who, when, what and why."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "at": "2026-11-27T12:05:00Z",
+                    "actor": "zj-zrzyt-window",
+                    "action": "raised",
+                    "reason": "身份证住址与不动产登记住址不一致，已于2025年迁入现住址",
+                    "detail": {
+                        "source": "department",
+                        "items": ["address"],
+                        "due_on": "2026-12-04",
+                        "case_id": "BJ330000-20261127-000001",
+                        "audit_seq": 1024,
+                    },
+                }
+            ]
+        }
+    )
 
     at: datetime
     actor: str
@@ -82,6 +151,44 @@ class ObjectionEventRead(BaseModel):
 
 class ObjectionRead(BaseModel):
     """An objection as its provider, its raiser and the province see it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 7,
+                    "resource_code": "301001002/000002",
+                    "resource_name": "居民身份证信息",
+                    "provider": "zj-gat",
+                    "provider_name": "浙江省公安厅",
+                    "subject_key": "330106197803154217",
+                    "key_item": "id_number",
+                    "items": ["address"],
+                    "description": "身份证住址与不动产登记住址不一致，已于2025年迁入现住址",
+                    "proposed_correction": {
+                        "address": "浙江省杭州市西湖区文三路138号翠苑3幢2单元502室"
+                    },
+                    "source": "department",
+                    "raised_by": "zj-zrzyt-window",
+                    "raiser_department": "zj-zrzyt",
+                    "raised_at": "2026-11-27T12:05:00Z",
+                    "case_id": "BJ330000-20261127-000001",
+                    "audit_seq": 1024,
+                    "status": "open",
+                    "due_on": "2026-12-04",
+                    "overdue": False,
+                    "working_days_overdue": None,
+                    "escalated_at": None,
+                    "answer": None,
+                    "answer_reason": None,
+                    "answered_by": None,
+                    "answered_at": None,
+                    "closed_by": None,
+                    "closed_at": None,
+                }
+            ]
+        }
+    )
 
     id: int
     resource_code: str
@@ -114,5 +221,58 @@ class ObjectionRead(BaseModel):
 
 class ObjectionDetail(ObjectionRead):
     """An objection with its full history."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 7,
+                    "resource_code": "301001002/000002",
+                    "resource_name": "居民身份证信息",
+                    "provider": "zj-gat",
+                    "provider_name": "浙江省公安厅",
+                    "subject_key": "330106197803154217",
+                    "key_item": "id_number",
+                    "items": ["address"],
+                    "description": "身份证住址与不动产登记住址不一致，已于2025年迁入现住址",
+                    "proposed_correction": {
+                        "address": "浙江省杭州市西湖区文三路138号翠苑3幢2单元502室"
+                    },
+                    "source": "department",
+                    "raised_by": "zj-zrzyt-window",
+                    "raiser_department": "zj-zrzyt",
+                    "raised_at": "2026-11-27T12:05:00Z",
+                    "case_id": "BJ330000-20261127-000001",
+                    "audit_seq": 1024,
+                    "status": "open",
+                    "due_on": "2026-12-04",
+                    "overdue": False,
+                    "working_days_overdue": None,
+                    "escalated_at": None,
+                    "answer": None,
+                    "answer_reason": None,
+                    "answered_by": None,
+                    "answered_at": None,
+                    "closed_by": None,
+                    "closed_at": None,
+                    "events": [
+                        {
+                            "at": "2026-11-27T12:05:00Z",
+                            "actor": "zj-zrzyt-window",
+                            "action": "raised",
+                            "reason": "身份证住址与不动产登记住址不一致，已于2025年迁入现住址",
+                            "detail": {
+                                "source": "department",
+                                "items": ["address"],
+                                "due_on": "2026-12-04",
+                                "case_id": "BJ330000-20261127-000001",
+                                "audit_seq": 1024,
+                            },
+                        }
+                    ],
+                }
+            ]
+        }
+    )
 
     events: list[ObjectionEventRead]

@@ -39,6 +39,7 @@ from exchange.audit.errors import AuditUnavailable
 from exchange.audit.log import AuditLog
 from exchange.audit.records import AppendedEntry, AuditRecord, Decision
 from exchange.core.errors import DomainError, Unauthorized
+from exchange.core.inputs import pending_refusal
 from exchange.identity.principal import Principal
 from exchange.identity.tokens import verify_access_token
 from exchange.records.callers import DataPrincipal
@@ -157,6 +158,9 @@ async def audit_trail(request: Request, principal: DataPrincipal) -> AuditTrail:
     # Known before any parameter is parsed, so even a malformed request names its resource.
     trail.resource_code = request.path_params.get("code")
     request.state.audit_trail = trail
+    refusal = pending_refusal(request)  # U+0000 in the input (exchange/core/inputs.py)
+    if refusal is not None:
+        raise refusal  # now that the trail exists: logged as denied, then answered 422
     return trail
 
 

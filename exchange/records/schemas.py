@@ -6,9 +6,41 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.config import JsonDict
 
 Partial = Literal["deny", "allow"]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+
+# OpenAPI examples: the seller of 二手房交易过户 (esf-transfer) looked up in 居民身份证信息 of
+# 浙江省公安厅 by 自然资源厅's window; the resident ID is the demo's (GB 11643 check digit).
+_SELLER_ID = "330106197803154217"
+_REF: JsonDict = {
+    "code": "301001002/000002",
+    "name": "居民身份证信息",
+    "version": "1.0",
+    "status": "published",
+    "provider": "zj-gat",
+    "provider_name": "浙江省公安厅",
+    "update_cycle": "realtime",
+}
+_PROVENANCE: JsonDict = {
+    "provider": "zj-gat",
+    "resource": "301001002/000002",
+    "resource_version": "1.0",
+    "retrieved_at": "2026-11-27T09:30:01.113Z",
+    "update_cycle": "realtime",
+    "grant_ids": [1],
+}
+_RECORD: JsonDict = {
+    "key": _SELLER_ID,
+    "values": {
+        "id_number": _SELLER_ID,
+        "name": "陈建国",
+        "address": "浙江省杭州市西湖区文三路138号翠苑3幢2单元502室",
+        "valid_until": None,
+    },
+    "provenance": _PROVENANCE,
+}
 
 
 class Schema(BaseModel):
@@ -19,6 +51,20 @@ class Schema(BaseModel):
 
 class LookupRequest(Schema):
     """Look up records of one resource by key, for a purpose (and the case it serves)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "keys": [_SELLER_ID],
+                    "items": ["id_number", "name", "address", "valid_until"],
+                    "purpose": "330000-ZR-001",
+                    "case_id": "BJ330000-20261127-000001",
+                    "partial": "deny",
+                }
+            ]
+        }
+    )
 
     keys: list[str] = Field(
         min_length=1,
@@ -39,6 +85,8 @@ class LookupRequest(Schema):
 class ResourceRef(Schema):
     """The entry the records come from."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [_REF]})
+
     code: str
     name: str
     version: str
@@ -51,6 +99,8 @@ class ResourceRef(Schema):
 class Provenance(Schema):
     """Where one record comes from and under which grants it was released."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [_PROVENANCE]})
+
     provider: str = Field(description="the provider department code")
     resource: str
     resource_version: str
@@ -62,6 +112,8 @@ class Provenance(Schema):
 class RecordOut(Schema):
     """One record of one data subject."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [_RECORD]})
+
     key: str = Field(description="the key asked, as sent")
     values: dict[str, Any] = Field(
         description="item → value: strings for decimals, dates and base64 bytes; "
@@ -72,6 +124,31 @@ class RecordOut(Schema):
 
 class LookupResponse(Schema):
     """Records found, with provenance, and the SHA-256 of ``records`` (see records_sha256)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "request_id": "a7ddaf4d536c483299183ec8fa18c6aa",
+                    "decision": "allowed",
+                    "resource": _REF,
+                    "purpose": "330000-ZR-001",
+                    "case_id": "BJ330000-20261127-000001",
+                    "items": ["id_number", "name", "address", "valid_until"],
+                    "denied_items": [],
+                    "masked_items": [],
+                    "grants": {"id_number": 1, "name": 1, "address": 1, "valid_until": 1},
+                    "policy_version": 20,
+                    "records": [_RECORD],
+                    "missing": [],
+                    "truncated": False,
+                    # records_sha256(records), as exchange/records/rules.py computes it
+                    "records_sha256": "b930700f4a5b1e35e121e87db2dc9cb1"
+                    "02fa7c5771645e8e561e16b6ae0fd5da",
+                }
+            ]
+        }
+    )
 
     request_id: str | None
     decision: Literal["allowed", "partial"]

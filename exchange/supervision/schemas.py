@@ -5,6 +5,51 @@ from __future__ import annotations
 from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
+
+# OpenAPI examples: a month of 二手房交易过户 (esf-transfer) in the demo province.
+_MATERIALS: JsonDict = {
+    "fetched": 312,
+    "submitted": 41,
+    "must_submit": 27,
+    "accepted_pending": 3,
+    "refused": 1,
+    "unavailable": 2,
+    "pulled_share": 0.8211,
+}
+_HANDLING: JsonDict = {"completed": 36, "p50_seconds": 86400.0, "p95_seconds": 259200.0}
+_BINDING: JsonDict = {
+    "resource": "301001002/000002",
+    "department": "zj-gat",
+    "checks": 8640,
+    "ok": 8633,
+    "availability": 0.9992,
+}
+_CONNECTORS: JsonDict = {"checks": 8640, "ok": 8633, "availability": 0.9992, "bindings": [_BINDING]}
+_FIGURES: JsonDict = {
+    "applications": 40,
+    "completed": 36,
+    "completed_within_one_visit": 35,
+    "one_visit_rate": 0.9722,
+    "materials": _MATERIALS,
+    "handling": _HANDLING,
+    "overdue_grant_requests": 0,
+    "overdue_objections": 1,
+    "connectors": _CONNECTORS,
+}
+_ONE_THING: JsonDict = {
+    **_FIGURES,
+    "code": "esf-transfer",
+    "name": "二手房交易过户一件事",
+    "lead_department": "zj-zrzyt",
+}
+_DEPARTMENT: JsonDict = {
+    **_FIGURES,
+    "code": "zj-gat",
+    "name": "浙江省公安厅",
+    "parts": {"approved": 0, "rejected": 0, "pending": 0},
+}
+_PERIOD: JsonDict = {"from": "2026-10-28", "to": "2026-11-27", "as_of": "2026-11-27"}
 
 
 class Read(BaseModel):
@@ -15,6 +60,8 @@ class Read(BaseModel):
 
 class Materials(Read):
     """Materials of the applications accepted in the range, by how they were obtained."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_MATERIALS]})
 
     fetched: int = 0
     submitted: int = 0
@@ -30,6 +77,8 @@ class Materials(Read):
 class Handling(Read):
     """Handling time (acceptance → completion) of the applications completed in the range."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [_HANDLING]})
+
     completed: int = 0
     p50_seconds: float | None = None
     p95_seconds: float | None = None
@@ -37,6 +86,8 @@ class Handling(Read):
 
 class BindingAvailability(Read):
     """One connector's health checks in the range."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_BINDING]})
 
     resource: str
     department: str
@@ -48,6 +99,8 @@ class BindingAvailability(Read):
 class Connectors(Read):
     """Connector availability: the share of successful health checks in the range."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [_CONNECTORS]})
+
     checks: int = 0
     ok: int = 0
     availability: float | None = None
@@ -56,6 +109,10 @@ class Connectors(Read):
 
 class Parts(Read):
     """A department's back-office parts: decided in the range, and pending now."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"approved": 12, "rejected": 1, "pending": 2}]}
+    )
 
     approved: int = 0
     rejected: int = 0
@@ -81,6 +138,8 @@ class Figures(Read):
 class OneThingFigures(Figures):
     """One one-thing's line of the report."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [_ONE_THING]})
+
     code: str
     name: str
     lead_department: str
@@ -88,6 +147,8 @@ class OneThingFigures(Figures):
 
 class DepartmentFigures(Figures):
     """One department's line: the applications it handles (as window or back office)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_DEPARTMENT]})
 
     code: str
     name: str
@@ -105,10 +166,14 @@ class Period(Read):
 class OneThingReport(Period):
     """The supervision report per one-thing."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{**_PERIOD, "items": [_ONE_THING]}]})
+
     items: list[OneThingFigures]
 
 
 class DepartmentReport(Period):
     """The supervision report per department."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{**_PERIOD, "items": [_DEPARTMENT]}]})
 
     items: list[DepartmentFigures]

@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, status
 
 from exchange.core.deps import AppSettings, DbSession
+from exchange.core.inputs import Id, Seq
 from exchange.core.pagination import Page, Pagination
 from exchange.grants.service import china_today
 from exchange.objections import decisions
@@ -55,7 +56,7 @@ def list_accesses(
 
 @router.get("/accesses/{seq}")
 def get_access(
-    seq: int, session: DbSession, citizen: CurrentCitizen, recorder: Recorder
+    seq: Seq, session: DbSession, citizen: CurrentCitizen, recorder: Recorder
 ) -> AccessRead:
     """Show one access to your records."""
     return service.get_access(session, citizen=citizen, seq=seq, recorder=recorder)
@@ -94,7 +95,7 @@ def list_objections(
 
 @router.get("/objections/{objection_id}")
 def get_objection(
-    objection_id: int, session: DbSession, citizen: CurrentCitizen, recorder: Recorder
+    objection_id: Id, session: DbSession, citizen: CurrentCitizen, recorder: Recorder
 ) -> CitizenObjectionRead:
     """Show one of your objections and its answer."""
     return service.get_objection(
@@ -104,7 +105,7 @@ def get_objection(
 
 @router.post("/objections/{objection_id}/close")
 def close_objection(
-    objection_id: int, session: DbSession, citizen: CurrentCitizen, body: Closing | None = None
+    objection_id: Id, session: DbSession, citizen: CurrentCitizen, body: Closing | None = None
 ) -> CitizenObjectionRead:
     """Close your objection: accept the answer, or withdraw it while it is open."""
     objection = decisions.close_for_citizen(

@@ -13,6 +13,7 @@ import base64
 import copy
 import json
 import socket
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -181,7 +182,9 @@ class FaultyDepartment:
 
     ``mode``: ``ok`` (forward), ``slow`` (forward after ``delay`` seconds), ``hang`` (never
     answer in time), ``status`` (answer ``status``), ``garbage`` (a 200 that is not JSON),
-    ``norecord`` (a valid answer with no records).
+    ``norecord`` (a valid answer with no records), ``gate`` (hold a request whose body
+    names ``gate_key`` until ``gate`` is set, forward the others). ``in_flight``/``peak``
+    count the requests being served at once, ``held`` those waiting at the gate.
     """
 
     def __init__(self, upstream: HttpDepartment) -> None:
@@ -191,6 +194,11 @@ class FaultyDepartment:
         self.status = 500
         self.name = "王小明"
         self.hits = 0
+        self.in_flight = 0
+        self.peak = 0
+        self.held = 0
+        self.gate = threading.Event()
+        self.gate_key = ""
         app = Starlette(routes=[Route("/{path:path}", self._serve, methods=["GET", "POST"])])
         self._server = BackgroundServer(app)  # type: ignore[arg-type]
         self.port = 0
@@ -206,7 +214,24 @@ class FaultyDepartment:
 
     async def _serve(self, request: Request) -> Response:
         self.hits += 1
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
+        try:
+            return await self._answer(request)
+        finally:
+            self.in_flight -= 1
+
+    async def _answer(self, request: Request) -> Response:
         body = await request.body()
+        if self.mode == "gate" and self.gate_key.encode() in body:
+            self.held += 1
+            try:
+                for _ in range(3000):  # at most 30 s
+                    if self.gate.is_set():
+                        break
+                    await asyncio.sleep(0.01)
+            finally:
+                self.held -= 1
         if self.mode == "hang":
             await asyncio.sleep(30)
         if self.mode == "slow":

@@ -134,6 +134,53 @@ def test_release_and_complete_leave_a_done_key_alone(factory: sessionmaker[Sessi
     assert (replay.status, replay.body) == (201, "first")
 
 
+def test_an_owner_whose_key_was_taken_over_can_write_nothing(
+    factory: sessionmaker[Session],
+) -> None:
+    t0 = utcnow() - timedelta(hours=1)
+    crashed = claim(
+        factory, caller="w", key="k", request_sha256=H1, stale_after_seconds=STALE, now=t0
+    )
+    taken = claim(factory, caller="w", key="k", request_sha256=H1, stale_after_seconds=STALE)
+    with factory() as session:
+        with pytest.raises(idempotency.Superseded) as caught:
+            idempotency.guard(session, crashed)
+        assert caught.value.status == 409 and caught.value.headers == {"Retry-After": "1"}
+        with pytest.raises(idempotency.Superseded):
+            idempotency.attach(session, crashed, 1)
+        with pytest.raises(idempotency.Superseded):
+            idempotency.complete_in(session, crashed, status=201, body="x", application_id=1)
+        assert idempotency.give_up(session, crashed) == (False, None)
+        session.commit()
+    assert records(factory) == 1  # the new owner's key is untouched
+    with factory() as session:
+        idempotency.guard(session, taken)
+        assert idempotency.give_up(session, taken) == (True, None)
+        session.commit()
+    assert records(factory) == 0
+
+
+def test_abandoned_keys_are_listed_and_taken_over_once(factory: sessionmaker[Session]) -> None:
+    t0 = utcnow() - timedelta(hours=1)
+    old = claim(
+        factory, caller="w", key="old", request_sha256=H1, stale_after_seconds=STALE, now=t0
+    )
+    claim(factory, caller="w", key="fresh", request_sha256=H1, stale_after_seconds=STALE)
+    done = claim(
+        factory, caller="w", key="done", request_sha256=H1, stale_after_seconds=STALE, now=t0
+    )
+    complete(factory, done.record_id, status=201, body="{}", application_id=None)
+    now = utcnow()
+    found = idempotency.abandoned(factory, stale_after_seconds=STALE, now=now, limit=10)
+    assert found == [idempotency.Abandoned(old.record_id, "w", None)]
+    mine = idempotency.take_over(factory, found[0], stale_after_seconds=STALE, now=now)
+    assert mine is not None and mine.record_id == old.record_id and mine.application_id is None
+    assert idempotency.take_over(factory, found[0], stale_after_seconds=STALE, now=now) is None
+    # Taken over, it is in flight again: the client hears 409, not a second start.
+    with pytest.raises(Conflict):
+        claim(factory, caller="w", key="old", request_sha256=H1, stale_after_seconds=STALE)
+
+
 def run_together(n: int, work: Callable[[], Claim]) -> list[Any]:
     """Run ``work`` in n threads released at once; return each Claim or DomainError."""
     barrier = threading.Barrier(n)

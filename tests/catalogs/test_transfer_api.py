@@ -365,6 +365,23 @@ def test_multipart_upload_and_format_by_file_name(
     assert response.json()["errors"][0]["field"] == "file"
 
 
+def test_a_nul_in_a_file_is_refused_naming_its_cell_before_any_lookup(
+    client: TestClient, seeded: Session, admin: dict[str, str]
+) -> None:
+    # PostgreSQL text cannot hold U+0000: the file is refused before it is looked up.
+    content = sheet(row(资源代码="301001001/000009", 信息项名称="姓\x00名"))
+    response = client.post(IMPORT, content=content, headers={**admin, **CSV})
+    assert response.status_code == 422, response.text
+    assert [(e["line"], e["field"]) for e in response.json()["errors"]] == [(2, "信息项名称")]
+    document = json.loads(export(client, admin))
+    document["resources"][0]["code"] = "301001001/00\x0001"
+    files = {"file": ("目录.json", json.dumps(document).encode(), "application/json")}
+    response = client.post(IMPORT, files=files, headers=admin)
+    assert response.status_code == 422, response.text
+    assert [e["pointer"] for e in response.json()["errors"]] == ["/resources/0/code"]
+    assert resource_count(seeded) == 3
+
+
 def test_oversized_files_are_refused(
     client: TestClient, seeded: Session, admin: dict[str, str]
 ) -> None:

@@ -81,12 +81,6 @@ def _applications(cluster: Cluster) -> int:
         return int(conn.scalar(select(func.count()).select_from(Application)) or 0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a submission cut by kill -9 after its application row was committed leaves that "
-    "row behind (accepted, no material): the retry with the same Idempotency-Key takes the "
-    "key over and makes a second application (exchange/applications/service.py)",
-)
 def test_a_submission_cut_by_a_kill_leaves_no_application_behind(
     tmp_path: Path, scaleout_sources: Path
 ) -> None:

@@ -25,6 +25,7 @@ from exchange.console.i18n import Translator
 from exchange.console.render import CHINA, ConsoleRoute, language_of, render, stream
 from exchange.core.deps import DbSession
 from exchange.core.errors import DomainError, InvalidInput
+from exchange.core.inputs import Seq
 from exchange.core.pagination import PageParams
 from exchange.grants.service import china_today
 
@@ -223,7 +224,7 @@ def export_csv(request: Request, viewer: ConsoleUser, authz: ConsoleAuthz) -> Re
 
 @router.get("/audit/entries/{seq}")
 def entry(
-    request: Request, session: DbSession, viewer: ConsoleUser, authz: ConsoleAuthz, seq: int
+    request: Request, session: DbSession, viewer: ConsoleUser, authz: ConsoleAuthz, seq: Seq
 ) -> Response:
     """Show one access-log entry with every stored field."""
     audit.require_auditor(viewer.principal, authz)

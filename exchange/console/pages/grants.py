@@ -18,6 +18,7 @@ from exchange.console.render import ConsoleRoute, language_of, redirect, render
 from exchange.console.rules import place_errors
 from exchange.core.deps import DbSession
 from exchange.core.errors import Conflict, InvalidInput, NotFound
+from exchange.core.inputs import Id
 from exchange.core.pagination import PageParams
 from exchange.grants import decisions, service, views
 from exchange.grants.rules import STATUSES
@@ -242,7 +243,7 @@ def grant_detail(
     session: DbSession,
     viewer: ConsoleUser,
     authz: ConsoleAuthz,
-    grant_id: int,
+    grant_id: Id,
     done: Annotated[str | None, Query(max_length=16)] = None,
 ) -> Response:
     """Show a grant with its history and the decisions its viewer may take."""
@@ -256,7 +257,7 @@ def decide(
     viewer: ConsoleUser,
     authz: ConsoleAuthz,
     form: CsrfForm,
-    grant_id: int,
+    grant_id: Id,
     action: str,
 ) -> Response:
     """Approve (possibly narrowed), refuse, revoke or re-certify a grant."""

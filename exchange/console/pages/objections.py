@@ -16,6 +16,7 @@ from exchange.console.render import ConsoleRoute, language_of, redirect, render
 from exchange.console.rules import place_errors
 from exchange.core.deps import DbSession
 from exchange.core.errors import Conflict, InvalidInput
+from exchange.core.inputs import Id
 from exchange.core.pagination import PageParams
 from exchange.identity.authz import Authorizer
 from exchange.identity.scope import is_global
@@ -105,7 +106,7 @@ def objection_detail(
     session: DbSession,
     viewer: ConsoleUser,
     authz: ConsoleAuthz,
-    objection_id: int,
+    objection_id: Id,
     done: Annotated[str | None, Query(max_length=16)] = None,
 ) -> Response:
     """Show an objection with its history, and the answer form for its provider."""
@@ -119,7 +120,7 @@ def answer(
     viewer: ConsoleUser,
     authz: ConsoleAuthz,
     form: CsrfForm,
-    objection_id: int,
+    objection_id: Id,
 ) -> Response:
     """Answer an open objection: corrected, confirmed correct, or rejected with a reason."""
     t = Translator(language_of(request))
