@@ -443,7 +443,7 @@ def run(*, quick: bool = False) -> list[str]:
             env = _prepare(url, tmp, sources_port, department_url)
             token = _token(url, tmp)
             setup = time.perf_counter() - started
-            with _server("exchange.app:create_app", env) as (port, pid):
+            with _server("exchange.app:create_app", env, "asyncio") as (port, pid):
                 assembly = _assembly(port, token, samples)
                 spec = {
                     "port": port,

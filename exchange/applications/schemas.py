@@ -381,7 +381,7 @@ class CaseFile(Out):
                     "materials": [_FETCHED, _SUBMITTED],
                     "conflicts": [],
                     "parts": [_PART],
-                    "events": _EVENTS,
+                    "events": list(_EVENTS),
                 }
             ]
         }

@@ -255,7 +255,7 @@ class GrantRead(BaseModel):
 class GrantDetail(GrantRead):
     """A grant with its full history, oldest first."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{**_GRANT, "events": _EVENTS}]})
+    model_config = ConfigDict(json_schema_extra={"examples": [{**_GRANT, "events": list(_EVENTS)}]})
 
     events: list[GrantEventRead]
 
