@@ -63,6 +63,9 @@ class ClusterConfig:
     settings: dict[str, Any] = field(default_factory=dict)  # hub setting name → value
     source_limits: dict[str, Any] = field(default_factory=lambda: dict(SOURCE_LIMITS))
     sources_dir: Path | None = None  # where the departments' data is generated (or reused)
+    # The hubs reach PostgreSQL at this loopback port (a fault proxy in front of the server)
+    # instead of the server's own; the harness (seeding, checks) always goes direct.
+    hub_database_port: int | None = None
 
 
 @dataclass
@@ -239,6 +242,11 @@ class Cluster:
             "audit_checkpoint_every": 1000,
         }
         values.update(self.config.settings)
+        if self.config.hub_database_port is not None and self.is_postgres:
+            via = make_url(self.database_url).set(
+                host="127.0.0.1", port=self.config.hub_database_port
+            )
+            values["database_url"] = via.render_as_string(hide_password=False)
         return values
 
     def hub_env(self) -> dict[str, str]:
