@@ -563,14 +563,49 @@ async def _assemble(
     return settled
 
 
+# When the database itself is what failed, undoing must wait for it: retried in the
+# background for about a minute (then the key is taken over once it is stale).
+UNDO_RETRY_SECONDS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+_undoing: set[asyncio.Task[None]] = set()  # strong references to the background retries
+
+
 async def _undo(ctx: Context, claim: idempotency.Claim, work: Unfinished | None) -> None:
     """Delete a half-made application and release its key (the submission failed)."""
     try:
         await asyncio.to_thread(_give_up, ctx, claim)
+    except Exception as exc:
+        log.warning(
+            "could not yet undo the failed submission of key record %s (%s); retrying",
+            claim.record_id,
+            type(exc).__name__,
+        )
+        task = asyncio.create_task(_undo_later(ctx, claim, work))
+        _undoing.add(task)
+        task.add_done_callback(_undoing.discard)
+        return
+    if work is not None:
+        ctx.owners.forget(work.number)
+
+
+async def _undo_later(ctx: Context, claim: idempotency.Claim, work: Unfinished | None) -> None:
+    """Retry undoing a failed submission until the database answers again (bounded)."""
+    for delay in UNDO_RETRY_SECONDS:
+        await asyncio.sleep(delay)
+        try:
+            await asyncio.to_thread(_give_up, ctx, claim)
+        except Exception as exc:
+            last = type(exc).__name__
+            continue
         if work is not None:
             ctx.owners.forget(work.number)
-    except Exception:
-        log.exception("could not undo the failed submission of key record %s", claim.record_id)
+        log.info("undid the failed submission of key record %s", claim.record_id)
+        return
+    log.error(
+        "could not undo the failed submission of key record %s (%s): the key is released "
+        "once it is older than idempotency_in_flight_seconds",
+        claim.record_id,
+        last,
+    )
 
 
 def _give_up(ctx: Context, claim: idempotency.Claim) -> None:

@@ -189,6 +189,7 @@ def test_no_data_leaves_when_the_access_log_cannot_be_written(
             for value in PERSONAL:
                 assert value not in response.text, (path, value)
             assert "Records-Digest" not in response.headers
+            assert response.headers["Retry-After"] == "2"  # a caller knows when to try again
             # The database's own error text (hosts, ports, table names) stays in the log.
             assert "127.0.0.1" not in problem["detail"] and "audit_entries" not in problem["detail"]
             checked += 1
