@@ -39,6 +39,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from benchmarks.bench_pulls import _cpu_seconds, _free_port, _hub_database, _server, _worker
+from benchmarks.common import hub_settings
 
 LATENCIES_MS = (20, 56, 92, 128, 164, 200)
 # Six resources keyed by a resident ID, each served by its own (slow) department API; none
@@ -77,28 +78,12 @@ def source_app() -> Starlette:
 
 
 def _settings(url: str, tmp: Path) -> tuple[Any, dict[str, str]]:
-    from exchange.core.settings import Settings
-
-    allowlist, roots = ["127.0.0.1:*"], [str(tmp)]
-    env = {
-        "DATARUN_ENVIRONMENT": "development",
-        "DATARUN_LOG_LEVEL": "WARNING",
-        "DATARUN_DATABASE_URL": url,
-        "DATARUN_DATA_DIR": str(tmp / "var"),
-        "DATARUN_CONNECTOR_FILE_ROOTS": json.dumps(roots),
-        "DATARUN_CONNECTOR_HTTP_ALLOWLIST": json.dumps(allowlist),
-        "DATARUN_RATE_LIMIT_PER_SECOND": "0",
-        "DATARUN_APPLICATION_RETRY_POLL_SECONDS": "0",
-    }
-    settings = Settings(
-        environment="development",
-        log_level="WARNING",
-        database_url=url,
-        data_dir=tmp / "var",
-        connector_file_roots=[Path(r) for r in roots],
-        connector_http_allowlist=allowlist,
+    return hub_settings(
+        url,
+        tmp,
+        DATARUN_RATE_LIMIT_PER_SECOND="0",
+        DATARUN_APPLICATION_RETRY_POLL_SECONDS="0",
     )
-    return settings, env
 
 
 def _prepare(url: str, tmp: Path, sources_port: int, department_url: str) -> dict[str, str]:
@@ -167,28 +152,11 @@ def _prepare(url: str, tmp: Path, sources_port: int, department_url: str) -> dic
 
 
 def _grant(session: Any, settings: Any) -> None:
-    from exchange.grants.decisions import approve
-    from exchange.grants.demand import file_demand
-    from exchange.grants.schemas import Approval
+    from exchange.demo.seed import grant_window
 
-    filing = file_demand(
-        session,
-        code=ONE_THING,
-        consumer="zj-zrzyt",
-        dry_run=False,
-        principal=None,
-        authz=None,
-        settings=settings,
+    grant_window(
+        session, one_thing=ONE_THING, consumer="zj-zrzyt", settings=settings, reason="基准"
     )
-    for planned in filing.requests:
-        if planned.grant is not None and planned.grant.status == "pending":
-            approve(
-                session,
-                grant_id=planned.grant.id,
-                data=Approval(reason="基准"),
-                actor=None,
-                authz=None,
-            )
 
 
 def _token(url: str, tmp: Path) -> str:

@@ -48,6 +48,8 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
+from benchmarks.common import hub_settings
+
 RESOURCE = "301001002/000002"
 ITEMS = ["id_number", "name", "address", "valid_until"]
 PURPOSE = "330000-ZR-001"
@@ -255,32 +257,18 @@ def _prepare(url: str, tmp: Path) -> tuple[dict[str, str], str, list[str]]:
     from exchange.app import create_app
     from exchange.bindings import repository as bindings_repo
     from exchange.core.migrate import upgrade
-    from exchange.core.settings import Settings
     from exchange.demo.seed import seed_demo
     from exchange.demo.sources.bindings import apply_bindings
     from exchange.demo.sources.generate import ensure_sources
     from exchange.identity.tokens import issue_access_token
 
-    allowlist, roots = ["127.0.0.1:*"], [str(tmp)]
-    env = {
-        "DATARUN_ENVIRONMENT": "development",
-        "DATARUN_LOG_LEVEL": "WARNING",
-        "DATARUN_DATABASE_URL": url,
-        "DATARUN_DATA_DIR": str(tmp / "var"),
-        "DATARUN_CONNECTOR_FILE_ROOTS": json.dumps(roots),
-        "DATARUN_CONNECTOR_HTTP_ALLOWLIST": json.dumps(allowlist),
-        # The per-system rate limit (200/s by default) still runs on every pull, but with
-        # room for what one system sends here: the run measures pulls, not refusals.
-        "DATARUN_RATE_LIMIT_PER_SECOND": "1000000",
-        "DATARUN_RATE_LIMIT_BURST": "1000000",
-    }
-    settings = Settings(
-        environment="development",
-        log_level="WARNING",
-        database_url=url,
-        data_dir=tmp / "var",
-        connector_file_roots=[Path(r) for r in roots],
-        connector_http_allowlist=allowlist,
+    # The per-system rate limit (200/s by default) still runs on every pull, but with
+    # room for what one system sends here: the run measures pulls, not refusals.
+    settings, env = hub_settings(
+        url,
+        tmp,
+        DATARUN_RATE_LIMIT_PER_SECOND="1000000",
+        DATARUN_RATE_LIMIT_BURST="1000000",
     )
     upgrade(url)
     sources = ensure_sources(tmp / "data", people=PEOPLE)

@@ -1,11 +1,17 @@
-"""Small helpers shared by the benchmarks: timing loops and percentile summaries."""
+"""Small helpers shared by the benchmarks: timing loops, percentile summaries, hub settings."""
 
 from __future__ import annotations
 
+import json
 import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from exchange.core.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -61,3 +67,33 @@ def measure_rate(fn: Callable[[], object], *, seconds: float) -> float:
 
 
 LATENCY_HEADER = f"{'operation':<44} {'samples':>7} {'p50 ms':>9} {'p99 ms':>9} {'mean ms':>9}"
+
+
+def hub_settings(url: str, tmp: Path, **extra_env: str) -> tuple[Settings, dict[str, str]]:
+    """Return the settings of a benchmark hub on ``url`` and the environment of its server.
+
+    Development mode, warnings only, data under ``tmp / "var"``, files readable below
+    ``tmp`` and HTTP sources on loopback; ``extra_env`` adds to (or overrides) the
+    server's environment only.
+    """
+    from exchange.core.settings import Settings
+
+    allowlist, roots = ["127.0.0.1:*"], [str(tmp)]
+    env = {
+        "DATARUN_ENVIRONMENT": "development",
+        "DATARUN_LOG_LEVEL": "WARNING",
+        "DATARUN_DATABASE_URL": url,
+        "DATARUN_DATA_DIR": str(tmp / "var"),
+        "DATARUN_CONNECTOR_FILE_ROOTS": json.dumps(roots),
+        "DATARUN_CONNECTOR_HTTP_ALLOWLIST": json.dumps(allowlist),
+        **extra_env,
+    }
+    settings = Settings(
+        environment="development",
+        log_level="WARNING",
+        database_url=url,
+        data_dir=tmp / "var",
+        connector_file_roots=[Path(r) for r in roots],
+        connector_http_allowlist=allowlist,
+    )
+    return settings, env

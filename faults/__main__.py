@@ -29,6 +29,7 @@ import httpx
 from exchange.core.db import make_engine, make_sessionmaker
 from exchange.core.migrate import upgrade
 from exchange.core.settings import Settings
+from exchange.demo.applications import esf_transfer
 from exchange.demo.seed import seed_demo
 from exchange.demo.sources.bindings import HttpDepartment
 from exchange.demo.sources.generate import ensure_sources
@@ -169,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
             traffic.append(
                 ApplicationTraffic(
                     headers=auth,
-                    body=setup.application_body(),
+                    body=esf_transfer(form=False),  # the buyer's 社保 comes from 人社厅 over HTTP
                     budget=settings.application_budget_seconds,
                 )
             )

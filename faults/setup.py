@@ -9,7 +9,6 @@ seconds. 自然资源厅's window system is granted id_number and name of both f
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -86,30 +85,6 @@ def grant_pulls(session: Session, *, settings: Settings) -> None:
                 actor=None,
                 authz=None,
             )
-
-
-def application_body() -> dict[str, Any]:
-    """Return an 二手房交易过户 submission (the buyer's 社保 is pulled from 人社厅 over HTTP)."""
-    return {
-        "one_thing": "esf-transfer",
-        "applicant": {
-            "kind": "person",
-            "name": "陈建国",
-            "identifiers": {
-                "resident_id": cast.SELLER_ID,
-                "property_cert_no": cast.PROPERTY_CERT_NO,
-                "unit_no": cast.UNIT_NO,
-            },
-        },
-        "material_keys": {
-            "buyer_id": cast.BUYER_ID,
-            "buyer_social_insurance": cast.BUYER_ID,
-            "buyer_tax_record": cast.BUYER_ID,
-            "purchase_eligibility": cast.BUYER_ID,
-            "deed_tax_receipt": cast.BUYER_ID,
-        },
-        "consent_to_fetch": True,
-    }
 
 
 def sources_of(proxies: Mapping[str, BackgroundProxy]) -> list[Source]:

@@ -41,7 +41,8 @@ column, 1 to 2**31-1 here (``Seq``: 1 to 2**63-1 for a ``BigInteger``), and a va
 is refused by validation with **422 naming the parameter** (``errors[].field``), never
 looked up: the bounds are in the OpenAPI document, so such a value is malformed input, not a
 missing row. A well-formed id of no row is 404, as before. A query integer (a cursor such as
-``after``) takes ``le=INT64_MAX`` or ``le=INT32_MAX`` by its column the same way.
+``after``) or a body field naming a row (``seq``, ``audit_seq``) takes ``le=INT64_MAX`` or
+``le=INT32_MAX`` by its column the same way.
 """
 
 Seq = Annotated[int, Path(ge=1, le=INT64_MAX)]

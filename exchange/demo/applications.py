@@ -33,8 +33,11 @@ def _pdf(material: str, filename: str) -> dict[str, str]:
     }
 
 
-def esf_transfer() -> dict[str, Any]:
-    """二手房交易过户: the seller 陈建国 applies; the buyer 王晓明's materials by his ID."""
+def esf_transfer(*, form: bool = True) -> dict[str, Any]:
+    """二手房交易过户: the seller 陈建国 applies; the buyer 王晓明's materials by his ID.
+
+    ``form=False``: without the signed registration application (no files at all).
+    """
     buyer = cast.BUYER_ID
     return {
         "one_thing": "esf-transfer",
@@ -55,7 +58,7 @@ def esf_transfer() -> dict[str, Any]:
             "buyer_tax_record": buyer,
         },
         "consent_to_fetch": True,
-        "files": [_pdf("registration_application", "不动产登记申请书.pdf")],
+        "files": [_pdf("registration_application", "不动产登记申请书.pdf")] if form else [],
         "pending": [],
     }
 

@@ -276,28 +276,45 @@ def ensure_private_key(path: Path) -> dict[str, Any]:
 DEMO_WINDOWS = (("esf-transfer", "zj-zrzyt"), ("newborn", "zj-wjw"), ("company-start", "zj-scjgj"))
 
 
+def grant_window(
+    session: Session,
+    *,
+    one_thing: str,
+    consumer: str,
+    settings: Settings,
+    reason: str = "演示数据：提供方已审核同意",
+) -> int:
+    """File ``consumer``'s missing grant requests for ``one_thing``, approve the pending ones.
+
+    As if each provider had approved (``reason``); flushes, the caller commits. Returns how
+    many requests the filing names (already granted ones included).
+    """
+    filing = file_demand(
+        session,
+        code=one_thing,
+        consumer=consumer,
+        dry_run=False,
+        principal=None,
+        authz=None,
+        settings=settings,
+    )
+    for planned in filing.requests:
+        if planned.grant is not None and planned.grant.status == "pending":
+            approve(
+                session,
+                grant_id=planned.grant.id,
+                data=Approval(reason=reason),
+                actor=None,
+                authz=None,
+            )
+    return len(filing.requests)
+
+
 def _grants(session: Session, settings: Settings, say: Progress) -> int:
     """File the demo windows' missing grant requests and approve the pending ones."""
     filed = 0
     for one_thing, consumer in DEMO_WINDOWS:
-        filing = file_demand(
-            session,
-            code=one_thing,
-            consumer=consumer,
-            dry_run=False,
-            principal=None,
-            authz=None,
-            settings=settings,
-        )
-        for planned in filing.requests:
-            if planned.grant is not None and planned.grant.status == "pending":
-                approve(
-                    session,
-                    grant_id=planned.grant.id,
-                    data=Approval(reason="演示数据：提供方已审核同意"),
-                    actor=None,
-                    authz=None,
-                )
-            filed += 1
-        say(f"  grants         {consumer} for {one_thing}: {len(filing.requests)} filed")
+        count = grant_window(session, one_thing=one_thing, consumer=consumer, settings=settings)
+        filed += count
+        say(f"  grants         {consumer} for {one_thing}: {count} filed")
     return filed

@@ -16,6 +16,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ from exchange.applications.models import Application
 from exchange.audit.models import AuditEntry
 from exchange.bindings.pool import ConnectorPool
 from exchange.core.settings import Settings
-from exchange.demo.sources import cast
+from exchange.demo.applications import esf_transfer
 from exchange.demo.sources.bindings import HttpDepartment, apply_bindings
 from exchange.demo.sources.generate import Sources
 from exchange.demo.sources.http_department import BackgroundServer
@@ -49,16 +50,36 @@ SOCIAL_INSURANCE = "306001001/000001"  # 人社 over HTTP: the buyer's social in
 PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 
 
-@pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    """The suite's test settings, with no background retry poller."""
+# What 二手房交易过户 pulls from the demo departments, in the case file's order.
+ESF_PULLED = [
+    "seller_id",
+    "buyer_id",
+    "property_cert",
+    "mortgage_status",
+    "seller_marital_status",
+    "sale_contract",
+    "deed_tax_receipt",
+    "assessed_price",
+    "buyer_social_insurance",
+]
+
+
+def hub_settings(database_url: str, tmp_path: Path, **changes: Any) -> Settings:
+    """Return the suite's test settings with no background retry poller, and ``changes``."""
     return Settings(
         environment="test",
         database_url=database_url,
         data_dir=tmp_path / "var",
         issuer="http://testserver",
         application_retry_poll_seconds=0,
+        **changes,
     )
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    """The suite's test settings, with no background retry poller."""
+    return hub_settings(database_url, tmp_path)
 
 
 @pytest.fixture
@@ -71,28 +92,7 @@ def hub(app: FastAPI, client: TestClient, demo_bound: Settings) -> Iterator[Test
 
 def esf_body(**changes: Any) -> dict[str, Any]:
     """Return an 二手房交易过户 submission: the seller applies, the buyer's keys are given."""
-    body: dict[str, Any] = {
-        "one_thing": ESF,
-        "applicant": {
-            "kind": "person",
-            "name": "陈建国",
-            "identifiers": {
-                "resident_id": cast.SELLER_ID,
-                "property_cert_no": cast.PROPERTY_CERT_NO,
-                "unit_no": cast.UNIT_NO,
-            },
-        },
-        "material_keys": {
-            "buyer_id": cast.BUYER_ID,
-            "buyer_social_insurance": cast.BUYER_ID,
-            "buyer_tax_record": cast.BUYER_ID,
-            "purchase_eligibility": cast.BUYER_ID,
-            "deed_tax_receipt": cast.BUYER_ID,
-        },
-        "consent_to_fetch": True,
-        "files": [],
-        "pending": [],
-    }
+    body = esf_transfer(form=False)
     body.update(copy.deepcopy(changes))
     return body
 
@@ -274,6 +274,19 @@ def closed_port() -> int:
     return port
 
 
+@contextmanager
+def faulty_department(
+    app: FastAPI, bound: Settings, sources: Sources, upstream: HttpDepartment
+) -> Iterator[FaultyDepartment]:
+    """Serve a FaultyDepartment in front of ``upstream`` and bind 人社's resources to it."""
+    proxy = FaultyDepartment(upstream)
+    rebind_http_department(app, bound, sources, proxy.start())
+    try:
+        yield proxy
+    finally:
+        proxy.stop()
+
+
 def rebind_http_department(app: FastAPI, bound: Settings, sources: Sources, base_url: str) -> None:
     """Point the resources the HTTP department serves (人社) at ``base_url`` (no live check)."""
     http = HttpDepartment(base_url=base_url, api_key=DEMO_DEPARTMENT_KEY, running=False)
@@ -285,29 +298,15 @@ def rebind_http_department(app: FastAPI, bound: Settings, sources: Sources, base
 
 def grant_demo_windows(app: FastAPI, bound: Settings) -> None:
     """Give the three demo windows the grants their one-things need, as ``demo up`` does."""
-    from exchange.demo.seed import DEMO_WINDOWS
-    from exchange.grants.decisions import approve
-    from exchange.grants.demand import file_demand
-    from exchange.grants.schemas import Approval
+    from exchange.demo.seed import DEMO_WINDOWS, grant_window
 
     with app.state.sessionmaker() as session:
         for one_thing, consumer in DEMO_WINDOWS:
-            filing = file_demand(
+            grant_window(
                 session,
-                code=one_thing,
+                one_thing=one_thing,
                 consumer=consumer,
-                dry_run=False,
-                principal=None,
-                authz=None,
                 settings=bound,
+                reason="测试：提供方同意",
             )
-            for planned in filing.requests:
-                if planned.grant is not None and planned.grant.status == "pending":
-                    approve(
-                        session,
-                        grant_id=planned.grant.id,
-                        data=Approval(reason="测试：提供方同意"),
-                        actor=None,
-                        authz=None,
-                    )
         session.commit()

@@ -29,7 +29,9 @@ from tests.applications.core_support import (
     closed_port,
     entries,
     esf_body,
+    faulty_department,
     hub,
+    hub_settings,
     last_seq,
     material,
     rebind_http_department,
@@ -47,12 +49,9 @@ MARGIN = 1.1  # the answer comes within the budget + 10 %
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     """Short deadlines, no background retries."""
-    return Settings(
-        environment="test",
-        database_url=database_url,
-        data_dir=tmp_path / "var",
-        issuer="http://testserver",
-        application_retry_poll_seconds=0,
+    return hub_settings(
+        database_url,
+        tmp_path,
         application_budget_seconds=BUDGET,
         application_pull_timeout_seconds=PER_SOURCE,
     )
@@ -67,10 +66,8 @@ def faulty(
     demo_department: HttpDepartment,
 ) -> Iterator[FaultyDepartment]:
     """The HTTP department behind a proxy that misbehaves on demand."""
-    proxy = FaultyDepartment(demo_department)
-    rebind_http_department(app, demo_bound, demo_sources, proxy.start())
-    yield proxy
-    proxy.stop()
+    with faulty_department(app, demo_bound, demo_sources, demo_department) as proxy:
+        yield proxy
 
 
 def _timed_submit(hub: TestClient, app: FastAPI) -> tuple[dict[str, Any], float]:

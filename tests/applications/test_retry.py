@@ -24,10 +24,11 @@ from exchange.demo.sources.generate import Sources
 from tests.applications.core_support import (
     FaultyDepartment,
     entries,
+    faulty_department,
     hub,
+    hub_settings,
     last_seq,
     material,
-    rebind_http_department,
     submit,
 )
 from tests.records.support import headers
@@ -40,12 +41,9 @@ INSURANCE = "buyer_social_insurance"
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     """A short retry schedule (1 s, then 2 s), no background poller."""
-    return Settings(
-        environment="test",
-        database_url=database_url,
-        data_dir=tmp_path / "var",
-        issuer="http://testserver",
-        application_retry_poll_seconds=0,
+    return hub_settings(
+        database_url,
+        tmp_path,
         application_retry_schedule_seconds=[1, 2],
         application_pull_timeout_seconds=2.0,
         application_budget_seconds=4.0,
@@ -61,11 +59,9 @@ def faulty(
     demo_department: HttpDepartment,
 ) -> Iterator[FaultyDepartment]:
     """The HTTP department (人社) behind a proxy that is down for now."""
-    proxy = FaultyDepartment(demo_department)
-    rebind_http_department(app, demo_bound, demo_sources, proxy.start())
-    proxy.mode = "status"
-    yield proxy
-    proxy.stop()
+    with faulty_department(app, demo_bound, demo_sources, demo_department) as proxy:
+        proxy.mode = "status"
+        yield proxy
 
 
 def _run_due(client: TestClient, app: FastAPI, seconds_later: float) -> retry.RetryRun:

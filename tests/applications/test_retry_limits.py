@@ -34,9 +34,10 @@ from tests.applications.core_support import (
     SOCIAL_INSURANCE,
     FaultyDepartment,
     esf_body,
+    faulty_department,
     hub,
+    hub_settings,
     material,
-    rebind_http_department,
     submit,
 )
 
@@ -49,12 +50,9 @@ PULL_TIMEOUT = 10.0
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     """Two retries of a source at once; the 人社 provider takes three calls, queues none."""
-    return Settings(
-        environment="test",
-        database_url=database_url,
-        data_dir=tmp_path / "var",
-        issuer="http://testserver",
-        application_retry_poll_seconds=0,
+    return hub_settings(
+        database_url,
+        tmp_path,
         application_retry_schedule_seconds=[1, 2],
         application_retry_per_source=2,
         application_pull_timeout_seconds=PULL_TIMEOUT,
@@ -74,22 +72,20 @@ def faulty(
 ) -> Iterator[FaultyDepartment]:
     """The HTTP department (人社) behind a proxy that is down for now; slow calls are waited
     for (the binding's deadline and HTTP timeout are long), so only the limits turn away."""
-    proxy = FaultyDepartment(demo_department)
-    rebind_http_department(app, demo_bound, demo_sources, proxy.start())
-    with app.state.sessionmaker() as session:
-        binding = session.scalars(
-            select(ConnectorBinding)
-            .join(Resource, Resource.id == ConnectorBinding.resource_id)
-            .where(Resource.code == SOCIAL_INSURANCE)
-        ).one()
-        binding.resilience = {"deadline_seconds": 20.0, "retries": 0, "breaker_failures": 1000}
-        binding.config = {**binding.config, "timeout_seconds": 20.0}
-        session.commit()
-    app.state.connector_pool.invalidate(SOCIAL_INSURANCE)
-    proxy.mode = "status"
-    yield proxy
-    proxy.gate.set()
-    proxy.stop()
+    with faulty_department(app, demo_bound, demo_sources, demo_department) as proxy:
+        with app.state.sessionmaker() as session:
+            binding = session.scalars(
+                select(ConnectorBinding)
+                .join(Resource, Resource.id == ConnectorBinding.resource_id)
+                .where(Resource.code == SOCIAL_INSURANCE)
+            ).one()
+            binding.resilience = {"deadline_seconds": 20.0, "retries": 0, "breaker_failures": 1000}
+            binding.config = {**binding.config, "timeout_seconds": 20.0}
+            session.commit()
+        app.state.connector_pool.invalidate(SOCIAL_INSURANCE)
+        proxy.mode = "status"
+        yield proxy
+        proxy.gate.set()
 
 
 def _outage(hub: TestClient, app: FastAPI, n: int) -> list[str]:

@@ -19,6 +19,7 @@ from exchange.core.settings import Settings
 from exchange.demo.applications import WINDOWS, example
 from exchange.demo.sources import cast
 from tests.applications.core_support import (
+    ESF_PULLED,
     applications,
     entries,
     esf_body,
@@ -35,18 +36,6 @@ from tests.applications.core_support import (
 
 __all__ = ["hub", "settings"]
 
-PULLED = [
-    "seller_id",
-    "buyer_id",
-    "property_cert",
-    "mortgage_status",
-    "seller_marital_status",
-    "sale_contract",
-    "deed_tax_receipt",
-    "assessed_price",
-    "buyer_social_insurance",
-]
-
 
 def test_an_esf_transfer_is_accepted_with_its_materials_pulled(
     hub: TestClient, app: FastAPI
@@ -60,7 +49,7 @@ def test_an_esf_transfer_is_accepted_with_its_materials_pulled(
     assert case["one_thing"] == {"code": "esf-transfer", "name": "二手房交易过户一件事"}
     assert case["window"] == {"department": "zj-zrzyt", "system": "zj-zrzyt-window"}
     assert case["applicant"]["identifiers"]["resident_id"] == cast.SELLER_ID
-    assert [m["code"] for m in case["materials"] if m["status"] == "fetched"] == PULLED
+    assert [m["code"] for m in case["materials"] if m["status"] == "fetched"] == ESF_PULLED
     seller = material(case, "seller_id")
     assert seller["evidence"]["name"] == "陈建国"
     assert seller["evidence"]["address"] == cast.PROPERTY_ADDRESS
@@ -80,7 +69,7 @@ def test_an_esf_transfer_is_accepted_with_its_materials_pulled(
 
     # Every pull is in the access log under the application's number, as a direct pull is.
     logged = {e.seq: e for e in entries(app, before)}
-    assert len(logged) == len(PULLED)
+    assert len(logged) == len(ESF_PULLED)
     for m in case["materials"]:
         if m["status"] != "fetched":
             continue
@@ -209,7 +198,7 @@ def test_the_window_department_is_the_callers_and_its_grants_decide(
     assert "301001002/000002" in seller["reason"] and "330000-ZR-001" in seller["reason"]
     assert "name" in seller["reason"] and "zj-scjgj" in seller["reason"]
     denied = [e for e in entries(app, before) if e.decision == "denied"]
-    assert len(denied) == len(PULLED)
+    assert len(denied) == len(ESF_PULLED)
     assert all(e.case_id == case["number"] and e.outcome == 403 for e in denied)
 
 

@@ -26,6 +26,7 @@ from exchange.applications.models import ApplicationEvent, ApplicationMaterial, 
 from exchange.audit.log import AuditLog
 from exchange.core.db import utcnow
 from tests.applications.core_support import (
+    ESF_PULLED,
     WINDOW,
     applications,
     entries,
@@ -41,17 +42,7 @@ from tests.records.support import headers
 
 __all__ = ["hub", "settings"]
 
-PULLED = {
-    "seller_id",
-    "buyer_id",
-    "property_cert",
-    "mortgage_status",
-    "seller_marital_status",
-    "sale_contract",
-    "deed_tax_receipt",
-    "assessed_price",
-    "buyer_social_insurance",
-}
+PULLED = set(ESF_PULLED)
 
 
 def _crash_after_the_row(
