@@ -271,8 +271,9 @@ class ConnectorConformance(ConnectorHarness):
             return ticks
 
         ticks = self.run(self.slow_config(sample_handle), scenario)
-        # Roughly timeout / 10 ms ticks if the loop stayed free; a blocked loop gets ~0.
-        assert ticks >= self.timeout_seconds * 100 * 0.3, f"only {ticks} ticks"
+        # Roughly timeout / 10 ms ticks if the loop stayed free; a blocked loop gets ~0. The
+        # bar is low (10 %) because a busy machine delays every tick, not because 10 % is ok.
+        assert ticks >= self.timeout_seconds * 100 * 0.1, f"only {ticks} ticks"
 
     def test_down_source_is_unavailable(self, sample_handle: Any) -> None:
         self.require("down")
