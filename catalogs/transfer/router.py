@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from catalogs.resources.schemas import ShareType, Status, UpdateCycle
+from catalogs.resources.schemas import ResourceCreate, ShareType, Status, UpdateCycle
 from catalogs.transfer import service
 from catalogs.transfer.errors import UnsupportedMediaType
 from catalogs.transfer.rules import detect_format
@@ -26,7 +26,11 @@ _UPLOAD_BODY: dict[str, Any] = {
         "as the raw body or as the multipart field `file`",
         "content": {
             "text/csv": {"schema": {"type": "string"}},
-            "application/json": {"schema": {"type": "object"}},
+            "application/json": {
+                "schema": {"type": "object"},
+                # The export's JSON shape: {"resources": [<Resource JSON>, ...]}.
+                "example": {"resources": ResourceCreate.model_json_schema()["examples"][:1]},
+            },
             "multipart/form-data": {
                 "schema": {
                     "type": "object",
