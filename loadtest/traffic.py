@@ -299,7 +299,9 @@ class Traffic:
                 body=body,
                 headers={"Idempotency-Key": case.key},
             )
-            if again is not None:
+            # A 503 (the hub's database or access log down) is "not now", not another
+            # answer: only a replay the hub answered is compared with the first answer.
+            if again is not None and again.status_code != 503:
                 attempt.number = case.number
                 attempt.body_sha256 = hashlib.sha256(again.content).hexdigest()
                 case.replay_same = again.status_code == 201 and (
