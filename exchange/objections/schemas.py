@@ -149,46 +149,42 @@ class ObjectionEventRead(BaseModel):
     detail: dict[str, Any]
 
 
+# One objection as the examples show it (ObjectionDetail adds its history).
+_OBJECTION_EXAMPLE: dict[str, Any] = {
+    "id": 7,
+    "resource_code": "301001002/000002",
+    "resource_name": "居民身份证信息",
+    "provider": "zj-gat",
+    "provider_name": "浙江省公安厅",
+    "subject_key": "330106197803154217",
+    "key_item": "id_number",
+    "items": ["address"],
+    "description": "身份证住址与不动产登记住址不一致，已于2025年迁入现住址",
+    "proposed_correction": {"address": "浙江省杭州市西湖区文三路138号翠苑3幢2单元502室"},
+    "source": "department",
+    "raised_by": "zj-zrzyt-window",
+    "raiser_department": "zj-zrzyt",
+    "raised_at": "2026-11-27T12:05:00Z",
+    "case_id": "BJ330000-20261127-000001",
+    "audit_seq": 1024,
+    "status": "open",
+    "due_on": "2026-12-04",
+    "overdue": False,
+    "working_days_overdue": None,
+    "escalated_at": None,
+    "answer": None,
+    "answer_reason": None,
+    "answered_by": None,
+    "answered_at": None,
+    "closed_by": None,
+    "closed_at": None,
+}
+
+
 class ObjectionRead(BaseModel):
     """An objection as its provider, its raiser and the province see it."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": 7,
-                    "resource_code": "301001002/000002",
-                    "resource_name": "居民身份证信息",
-                    "provider": "zj-gat",
-                    "provider_name": "浙江省公安厅",
-                    "subject_key": "330106197803154217",
-                    "key_item": "id_number",
-                    "items": ["address"],
-                    "description": "身份证住址与不动产登记住址不一致，已于2025年迁入现住址",
-                    "proposed_correction": {
-                        "address": "浙江省杭州市西湖区文三路138号翠苑3幢2单元502室"
-                    },
-                    "source": "department",
-                    "raised_by": "zj-zrzyt-window",
-                    "raiser_department": "zj-zrzyt",
-                    "raised_at": "2026-11-27T12:05:00Z",
-                    "case_id": "BJ330000-20261127-000001",
-                    "audit_seq": 1024,
-                    "status": "open",
-                    "due_on": "2026-12-04",
-                    "overdue": False,
-                    "working_days_overdue": None,
-                    "escalated_at": None,
-                    "answer": None,
-                    "answer_reason": None,
-                    "answered_by": None,
-                    "answered_at": None,
-                    "closed_by": None,
-                    "closed_at": None,
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [_OBJECTION_EXAMPLE]})
 
     id: int
     resource_code: str
@@ -226,35 +222,7 @@ class ObjectionDetail(ObjectionRead):
         json_schema_extra={
             "examples": [
                 {
-                    "id": 7,
-                    "resource_code": "301001002/000002",
-                    "resource_name": "居民身份证信息",
-                    "provider": "zj-gat",
-                    "provider_name": "浙江省公安厅",
-                    "subject_key": "330106197803154217",
-                    "key_item": "id_number",
-                    "items": ["address"],
-                    "description": "身份证住址与不动产登记住址不一致，已于2025年迁入现住址",
-                    "proposed_correction": {
-                        "address": "浙江省杭州市西湖区文三路138号翠苑3幢2单元502室"
-                    },
-                    "source": "department",
-                    "raised_by": "zj-zrzyt-window",
-                    "raiser_department": "zj-zrzyt",
-                    "raised_at": "2026-11-27T12:05:00Z",
-                    "case_id": "BJ330000-20261127-000001",
-                    "audit_seq": 1024,
-                    "status": "open",
-                    "due_on": "2026-12-04",
-                    "overdue": False,
-                    "working_days_overdue": None,
-                    "escalated_at": None,
-                    "answer": None,
-                    "answer_reason": None,
-                    "answered_by": None,
-                    "answered_at": None,
-                    "closed_by": None,
-                    "closed_at": None,
+                    **_OBJECTION_EXAMPLE,
                     "events": [
                         {
                             "at": "2026-11-27T12:05:00Z",
