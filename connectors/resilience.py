@@ -352,6 +352,15 @@ class ResilientConnector(Connector):
         try:
             async with asyncio.timeout(deadline_s) as deadline:
                 async with self.limit.slot(self._label), self._provider_slot():
+                    # The first attempt is made directly: most calls succeed at once, and
+                    # building tenacity's machinery costs more than the lookup it guards.
+                    try:
+                        return await self._attempt(call, deadline)
+                    except Exception as exc:
+                        if self.policy.retries < 1 or not _retryable(exc):
+                            raise
+                        failed: list[Exception] = [exc]
+                    # Tenacity decides from that failure (its attempt 1), then retries.
                     retrying = tenacity.AsyncRetrying(
                         retry=tenacity.retry_if_exception(_retryable),
                         wait=self._wait,
@@ -359,7 +368,7 @@ class ResilientConnector(Connector):
                         before_sleep=self._count_retry,
                         reraise=True,
                     )
-                    return await retrying(self._attempt, call, deadline)
+                    return await retrying(self._again, failed, call, deadline)
         except TimeoutError:
             self.timeouts += 1
             self.failures += 1
@@ -391,6 +400,17 @@ class ResilientConnector(Connector):
             return loop.time() + state.upcoming_sleep > when - floor
 
         return stop
+
+    async def _again(
+        self,
+        failed: list[Exception],
+        call: Callable[[], Awaitable[T]],
+        deadline: asyncio.Timeout,
+    ) -> T:
+        """Attempt 1 of the retry loop replays the direct attempt's failure; then attempt."""
+        if failed:
+            raise failed.pop()
+        return await self._attempt(call, deadline)
 
     async def _attempt(self, call: Callable[[], Awaitable[T]], deadline: asyncio.Timeout) -> T:
         permit = self.breaker.acquire()

@@ -81,7 +81,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_format)
     app = FastAPI(
-        title="DataRun hub", version="0.1.0", description=API_DESCRIPTION, lifespan=_lifespan
+        title="DataRun hub",
+        version="0.1.0",
+        description=API_DESCRIPTION,
+        lifespan=_lifespan,
+        # The hub's metrics are Prometheus' (/metrics); FastAPI's own OpenTelemetry hooks,
+        # asked on every request whether a provider is configured, stay off.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.engine = make_engine(settings.effective_database_url)

@@ -178,7 +178,13 @@ class AuditedRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         """Return the route's handler, wrapped by the audit step."""
-        handler = super().get_route_handler()
+        return self.audit_around(super().get_route_handler())
+
+    @staticmethod
+    def audit_around(
+        handler: Callable[[Request], Coroutine[Any, Any, Response]],
+    ) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        """Return ``handler`` wrapped by the audit step (see the class docstring)."""
 
         async def audited(request: Request) -> Response:
             try:
