@@ -25,11 +25,11 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from exchange.applications import casefile, rules
 from exchange.applications import repository as repo
-from exchange.applications.backoffice import open_parts, record_event
+from exchange.applications.context import Context, actor, invalid, require_member
 from exchange.applications.files import decode_files, file_problems, raise_for
 from exchange.applications.models import Application, ApplicationFile, ApplicationMaterial
+from exchange.applications.parts import open_parts, record_event
 from exchange.applications.schemas import ApplicationSummary, Decline, FileAdd
-from exchange.applications.service import Context, actor, invalid, require_member
 from exchange.core.db import utcnow
 from exchange.core.errors import Conflict, Forbidden, NotFound
 from exchange.core.pagination import Page, PageParams

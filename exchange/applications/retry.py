@@ -18,7 +18,7 @@ plus a small margin, so a process that dies mid-retry delays the material by sec
 Before the retries, ``run_due`` finishes submissions whose process died (``kill -9``) and
 whose client has not come back for ``idempotency_in_flight_seconds``: it takes their key
 over as a resubmission would and finishes the application that key names
-(``service.finish_abandoned``), so no application is left half-made; a stale key that names
+(``takeover.finish_abandoned``), so no application is left half-made; a stale key that names
 no application is forgotten. ``poll`` runs ``run_due`` every
 ``application_retry_poll_seconds`` in the hub's lifespan; ``datarun applications retry``
 runs it once.
@@ -37,15 +37,10 @@ from typing import Any
 
 from exchange.applications import fanout, idempotency
 from exchange.applications import repository as repo
-from exchange.applications.backoffice import record_event
-from exchange.applications.service import (
-    Context,
-    apply_outcome,
-    context_for,
-    finish_abandoned,
-    flag_conflicts,
-    window_principal,
-)
+from exchange.applications.context import Context, context_for
+from exchange.applications.materials import apply_outcome, flag_conflicts
+from exchange.applications.parts import record_event
+from exchange.applications.takeover import finish_abandoned, window_principal
 from exchange.core.db import session_scope, utcnow
 
 log = logging.getLogger("datarun.applications.retry")

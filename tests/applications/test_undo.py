@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from exchange.applications import idempotency, service
+from exchange.applications import idempotency, undo
 
 
 class Owners:
@@ -32,16 +32,16 @@ def test_a_failed_undo_is_retried_until_the_database_answers(
         if len(attempts) < 3:
             raise ConnectionRefusedError("the database is down")
 
-    monkeypatch.setattr(service, "_give_up", give_up)
-    monkeypatch.setattr(service, "UNDO_RETRY_SECONDS", (0.01, 0.01, 0.01, 0.01))
+    monkeypatch.setattr(undo, "_give_up", give_up)
+    monkeypatch.setattr(undo, "UNDO_RETRY_SECONDS", (0.01, 0.01, 0.01, 0.01))
     owners = Owners()
     ctx: Any = type("Ctx", (), {"owners": owners})()
     claim = idempotency.Claim(record_id=7, replay=False, status=None, body=None)
 
     async def run() -> None:
-        await service._undo(ctx, claim, Work())  # type: ignore[arg-type]
+        await undo.undo_submission(ctx, claim, Work())  # type: ignore[arg-type]
         assert attempts == [7] and owners.forgotten == []  # not yet: retried in background
-        while service._undoing:
+        while undo._undoing:
             await asyncio.sleep(0.01)
 
     asyncio.run(run())
@@ -58,14 +58,14 @@ def test_an_undo_that_never_succeeds_gives_up_after_its_schedule(
         attempts.append(claim.record_id)
         raise ConnectionRefusedError("the database is down")
 
-    monkeypatch.setattr(service, "_give_up", give_up)
-    monkeypatch.setattr(service, "UNDO_RETRY_SECONDS", (0.01, 0.01))
+    monkeypatch.setattr(undo, "_give_up", give_up)
+    monkeypatch.setattr(undo, "UNDO_RETRY_SECONDS", (0.01, 0.01))
     ctx: Any = type("Ctx", (), {"owners": Owners()})()
     claim = idempotency.Claim(record_id=8, replay=False, status=None, body=None)
 
     async def run() -> None:
-        await service._undo(ctx, claim, None)
-        while service._undoing:
+        await undo.undo_submission(ctx, claim, None)
+        while undo._undoing:
             await asyncio.sleep(0.01)
 
     asyncio.run(run())
