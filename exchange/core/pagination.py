@@ -1,12 +1,15 @@
-"""Pagination parameters and the page envelope every list endpoint returns."""
+"""Pagination parameters, the page envelope every list endpoint returns, and a page's query."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel, ConfigDict
 from pydantic.config import JsonDict
+from sqlalchemy import ColumnExpressionArgument, Select, func, select
+from sqlalchemy.orm import Session
 
 T = TypeVar("T")
 
@@ -53,3 +56,17 @@ class Page(BaseModel, Generic[T]):
 
 
 Pagination = Annotated[PageParams, Depends(page_params)]
+
+
+def page_of(
+    session: Session,
+    query: Select[T],
+    *,
+    order: Sequence[ColumnExpressionArgument[Any]],
+    offset: int,
+    limit: int,
+) -> tuple[Sequence[T], int]:
+    """Return up to ``limit`` rows of ``query`` in ``order`` from ``offset``, and the total."""
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(*order).offset(offset).limit(limit)).all()
+    return rows, total

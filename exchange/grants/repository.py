@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, or_, select, true
 from sqlalchemy.orm import Session
 
 from catalogs.departments.models import Department
 from catalogs.onethings.models import OneThing, ServiceItem
 from catalogs.resources.models import Resource
+from exchange.core.pagination import page_of
 from exchange.grants import rules
 from exchange.grants.models import Grant, GrantEvent
 from exchange.identity.models import System
@@ -175,8 +176,6 @@ def list_grants(
     Overdue lists put the longest-waiting first; expiring lists the soonest to end; other
     lists the newest request first.
     """
-    query = _filtered(f, today)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     order: tuple[ColumnElement[Any], ...]
     if f.overdue:
         order = (Grant.due_on.asc(), Grant.id.asc())
@@ -184,8 +183,7 @@ def list_grants(
         order = (Grant.ends_on.asc(), Grant.id.asc())
     else:
         order = (Grant.requested_at.desc(), Grant.id.desc())
-    rows = session.scalars(query.order_by(*order).offset(offset).limit(limit)).all()
-    return rows, total
+    return page_of(session, _filtered(f, today), order=order, offset=offset, limit=limit)
 
 
 def resource_permissions(
@@ -193,9 +191,7 @@ def resource_permissions(
 ) -> tuple[Sequence[Grant], int]:
     """Return one page of a resource's approved grants not yet ended, and their number."""
     query = select(Grant).where(Grant.resource_id == resource_id, _live(today))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(query.order_by(Grant.id).offset(offset).limit(limit)).all()
-    return rows, total
+    return page_of(session, query, order=(Grant.id,), offset=offset, limit=limit)
 
 
 def system_permissions(
@@ -210,9 +206,7 @@ def system_permissions(
         ),
     )
     query = select(Grant).where(mine, _live(today))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(query.order_by(Grant.id).offset(offset).limit(limit)).all()
-    return rows, total
+    return page_of(session, query, order=(Grant.id,), offset=offset, limit=limit)
 
 
 def to_expire(session: Session, today: date) -> Sequence[Grant]:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from exchange.core.errors import Forbidden, NotFound
 from exchange.core.pagination import Page, PageParams
+from exchange.core.scoping import list_scope
 from exchange.grants import repository as repo
 from exchange.grants import rules
 from exchange.grants.models import Grant
@@ -29,7 +30,7 @@ from exchange.grants.schemas import (
 from exchange.grants.service import china_today
 from exchange.identity.authz import Authorizer
 from exchange.identity.principal import Principal
-from exchange.identity.scope import listing_department_id, require_read
+from exchange.identity.scope import require_read
 
 
 def to_read(grant: Grant, today: date) -> GrantRead:
@@ -128,13 +129,19 @@ def list_grants(
     A province admin or auditor sees every department's unless ``department`` is given.
     """
     today = today or china_today()
-    dept_id = listing_department_id(
-        session, principal=principal, authz=authz, department=department, obj="grant", what="grants"
+    scope = list_scope(
+        session,
+        principal=principal,
+        authz=authz,
+        role=role,
+        department=department,
+        obj="grant",
+        what="grants",
     )
     f = repo.GrantFilter(
-        consumer_department_id=dept_id if role == "consumer" else None,
-        provider_department_id=dept_id if role == "provider" else None,
-        either_department_id=dept_id if role is None else None,
+        consumer_department_id=scope.side("consumer"),
+        provider_department_id=scope.side("provider"),
+        either_department_id=scope.either,
         status=status,
         overdue=overdue,
         expiring_within_days=expiring_within_days,

@@ -6,12 +6,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from catalogs.departments.models import Department
 from catalogs.resources.models import Resource
 from exchange.audit.models import AuditEntry
+from exchange.core.pagination import page_of
 from exchange.objections import rules
 from exchange.objections.models import DataObjection, ObjectionEvent
 
@@ -117,16 +118,9 @@ def list_objections(
     session: Session, f: ObjectionFilter, *, today: date, offset: int, limit: int
 ) -> tuple[Sequence[DataObjection], int]:
     """Return one page of objections, newest first, and the total."""
-    conditions = _conditions(f, today)
-    total = session.scalar(select(func.count()).select_from(DataObjection).where(*conditions))
-    query = (
-        select(DataObjection)
-        .where(*conditions)
-        .order_by(DataObjection.raised_at.desc(), DataObjection.id.desc())
-        .offset(offset)
-        .limit(limit)
-    )
-    return session.scalars(query).all(), total or 0
+    query = select(DataObjection).where(*_conditions(f, today))
+    order = (DataObjection.raised_at.desc(), DataObjection.id.desc())
+    return page_of(session, query, order=order, offset=offset, limit=limit)
 
 
 def to_escalate(session: Session, today: date) -> Sequence[DataObjection]:

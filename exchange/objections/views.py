@@ -11,10 +11,11 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from exchange.core.pagination import Page, PageParams
+from exchange.core.scoping import list_scope
 from exchange.grants.service import china_today
 from exchange.identity.authz import Authorizer
 from exchange.identity.principal import Principal
-from exchange.identity.scope import listing_department_id, require_read
+from exchange.identity.scope import require_read
 from exchange.objections import repository as repo
 from exchange.objections import rules
 from exchange.objections.models import DataObjection
@@ -101,20 +102,21 @@ def list_objections(
     A province admin or auditor sees every department's unless ``department`` is given.
     """
     today = today or china_today()
-    dept_id = listing_department_id(
+    scope = list_scope(
         session,
         principal=principal,
         authz=authz,
+        role=role,
         department=department,
         obj=OBJECT,
         what="objections",
     )
     f = repo.ObjectionFilter(
-        provider_id=dept_id if role == "provider" else None,
-        raiser_department_id=dept_id if role == "raiser" else None,
-        either_department_id=dept_id if role is None else None,
+        provider_id=scope.side("provider"),
+        raiser_department_id=scope.side("raiser"),
+        either_department_id=scope.either,
         # Province-wide "as raiser": what departments raised (not citizens' objections).
-        raised_by_department=role == "raiser" and dept_id is None,
+        raised_by_department=scope.province_wide("raiser"),
         status=status,
         overdue=overdue,
         escalated=escalated,

@@ -12,6 +12,7 @@ from exchange.console.auth import ConsoleAuthz, ConsoleUser
 from exchange.console.render import ConsoleRoute, render
 from exchange.core.deps import DbSession
 from exchange.core.pagination import PageParams
+from exchange.core.scoping import default_role
 from exchange.grants import views as grant_views
 from exchange.objections import views as objection_views
 
@@ -26,8 +27,8 @@ def home(
     """Show the viewer's waiting work: grant requests, objections, the log's size."""
     p = viewer.principal
     counts: dict[str, Any] = {}
+    role = default_role(p)
     if authz.allowed(p, obj="grant", act="read"):
-        role = None if viewer.roles & {"province_admin", "auditor"} else "provider"
         pending = grant_views.list_grants(
             session, principal=p, authz=authz, page=_ONE, role=role, status="pending"
         )
@@ -42,7 +43,6 @@ def home(
         )
         counts["pending"], counts["overdue"] = pending.total, overdue.total
     if authz.allowed(p, obj="objection", act="read"):
-        role = None if viewer.roles & {"province_admin", "auditor"} else "provider"
         found = objection_views.list_objections(
             session, principal=p, authz=authz, page=_ONE, role=role, status="open"
         )

@@ -18,8 +18,8 @@ from exchange.core.deps import DbSession
 from exchange.core.errors import Conflict, InvalidInput
 from exchange.core.inputs import Id
 from exchange.core.pagination import PageParams
+from exchange.core.scoping import default_role
 from exchange.identity.authz import Authorizer
-from exchange.identity.scope import is_global
 from exchange.objections import decisions, service, views
 from exchange.objections.schemas import AnswerCreate
 
@@ -44,7 +44,7 @@ def objection_list(
     authz.require(viewer.principal, obj="objection", act="read")
     view = view if view in VIEWS else "open"
     if role not in ROLES:
-        role = None if is_global(viewer.principal) else "provider"
+        role = default_role(viewer.principal)
     found = views.list_objections(
         session,
         principal=viewer.principal,
