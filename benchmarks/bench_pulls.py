@@ -21,8 +21,9 @@ Keys are drawn round-robin from 500 people of the 公安 data. The hub database 
 catalogue, access log) is SQLite (WAL) unless ``DATARUN_BENCH_POSTGRES_URL`` is set (a
 database of the run's own is created and dropped there); the department's data stays the
 demo's SQLite file. At the end the access log must hold an entry for every hub pull.
-Run: ``python -m benchmarks.bench_pulls`` (``--quick``: shorter rounds; ``--uvloop``: both
-servers on uvloop and httptools, if installed).
+Both servers run on uvloop and httptools, what ``datarun serve`` runs on in production
+(``--asyncio``: both on asyncio's loop and h11 instead).
+Run: ``python -m benchmarks.bench_pulls`` (``--quick``: shorter rounds).
 """
 
 from __future__ import annotations
@@ -403,11 +404,11 @@ def _median(results: list[dict[str, Any]], label: str) -> dict[str, Any]:
     return {**chosen, "label": label}
 
 
-def run(*, quick: bool = False, uvloop: bool = False) -> list[str]:
+def run(*, quick: bool = False, uvloop: bool = True) -> list[str]:
     """Set up, measure the hub and the bare endpoint in alternating rounds, report.
 
-    ``uvloop``: run both servers on uvloop and httptools (when installed: ``pip install
-    uvloop httptools``) instead of asyncio and h11.
+    ``uvloop``: run both servers on uvloop and httptools (dependencies of the hub, what
+    ``datarun serve`` uses); False: on asyncio's loop and h11.
     """
     loop = "uvloop" if uvloop and _installed("uvloop", "httptools") else "asyncio"
     count, rounds = (2_000, 2) if quick else (5_000, 3)
@@ -490,4 +491,4 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["load"]:
         print(json.dumps(asyncio.run(_load(json.loads(sys.stdin.read())))))
     else:
-        print("\n".join(run(quick="--quick" in sys.argv, uvloop="--uvloop" in sys.argv)))
+        print("\n".join(run(quick="--quick" in sys.argv, uvloop="--asyncio" not in sys.argv)))
