@@ -35,6 +35,7 @@ from exchange.identity.router import router as identity_router
 from exchange.identity.token_cache import VerifiedTokens
 from exchange.limits.buckets import RateLimiter
 from exchange.limits.middleware import RateLimitMiddleware
+from exchange.limits.token import TokenRateLimit
 from exchange.objections.router import router as objections_router
 from exchange.observability.audit import metered
 from exchange.observability.metrics import observe_request, process_exit
@@ -73,6 +74,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await app.state.connector_pool.close()
         app.state.audit.close()
         await app.state.rate_limiter.close()
+        await app.state.token_rate_limit.close()
         process_exit()
 
 
@@ -105,6 +107,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.audit = metered(app.state.audit)
     # Per-system token buckets (in this process, or shared through Redis): 429 beyond them.
     app.state.rate_limiter = RateLimiter.from_settings(settings)
+    # …and /oauth/token's own, by the client id a request names (or its address).
+    app.state.token_rate_limit = TokenRateLimit.from_settings(settings, app.state.sessionmaker)
     # A factory taking the request's session; catalogs see it only as SupplyChecks.
     app.state.supply_checks = HubSupplyChecks
     # Whose case an application number is (its window department): pulls naming another

@@ -42,6 +42,7 @@ from exchange.applications.materials import apply_outcome, flag_conflicts
 from exchange.applications.parts import record_event
 from exchange.applications.takeover import finish_abandoned, window_principal
 from exchange.core.db import session_scope, utcnow
+from exchange.observability.dberrors import describe_db_error, is_connection_error
 
 log = logging.getLogger("datarun.applications.retry")
 
@@ -218,8 +219,14 @@ async def _retry(ctx: Context, job: _Job, clock: Callable[[], datetime]) -> str:
                 pull=job.pull,
                 timeout=ctx.settings.application_pull_timeout_seconds,
             )
-        except Exception:  # the log is down (or a bug): the lease brings it back later
-            log.exception("retry of material %s of %s failed", job.material_id, job.number)
+        except Exception as exc:  # the log is down (or a bug): the lease brings it back later
+            log.error(
+                "retry of material %s of %s failed: %s",
+                job.material_id,
+                job.number,
+                describe_db_error(exc),
+                exc_info=not is_connection_error(exc),  # a traceback for a bug only
+            )
             return "error"
     return await asyncio.to_thread(_write, ctx, job, outcome, clock())
 
@@ -281,8 +288,13 @@ async def _adopt(ctx: Context, run: RetryRun, *, now: datetime, limit: int) -> N
             log.warning("finished application %s, abandoned by a process that died", number)
         except idempotency.Superseded:
             continue
-        except Exception:  # e.g. the log is down: the key goes stale again and is retaken
-            log.exception("could not finish the abandoned submission of key %s", item.record_id)
+        except Exception as exc:  # e.g. the log is down: the key goes stale again and is retaken
+            log.error(
+                "could not finish the abandoned submission of key %s: %s",
+                item.record_id,
+                describe_db_error(exc),
+                exc_info=not is_connection_error(exc),
+            )
 
 
 def _forget(ctx: Context, claim: idempotency.Claim) -> None:
@@ -301,5 +313,9 @@ async def poll(app: Any) -> None:
                 log.info("retried %s material(s): %s", run.claimed, run.outcomes)
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.exception("the retry of unavailable materials failed; trying again later")
+        except Exception as exc:
+            log.error(
+                "the retry of unavailable materials failed (%s); trying again later",
+                describe_db_error(exc),
+                exc_info=not is_connection_error(exc),
+            )

@@ -44,6 +44,7 @@ from exchange.audit.rules import (
 )
 from exchange.core.db import utcnow
 from exchange.core.settings import Settings
+from exchange.observability.dberrors import describe_db_error
 
 log = logging.getLogger("datarun.audit")
 
@@ -150,7 +151,7 @@ class AuditLog:
         except AuditUnavailable:
             raise
         except Exception as exc:
-            log.error("access log checkpoint failed: %s", exc)
+            log.error("access log checkpoint failed: %s", describe_db_error(exc))
             raise AuditUnavailable("the access log cannot be written") from exc
         self._signer.committed(key)
         self._tail = False
@@ -211,8 +212,8 @@ class AuditLog:
         except AuditUnavailable:
             raise
         except Exception as exc:
-            # The database's own message (hosts, ports) goes to the operators' log only.
-            log.error("access log append failed: %s", exc)
+            # Never the driver's own text: it may name the database's host, port and user.
+            log.error("access log append failed: %s", describe_db_error(exc))
             raise AuditUnavailable("the access log cannot be written") from exc
         self._signer.committed(key)
         self._tail = doc is None

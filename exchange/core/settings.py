@@ -132,6 +132,11 @@ class Settings(BaseSettings):
     rate_limit_burst: int = Field(default=1000, ge=1)
     rate_limit_overrides: dict[str, tuple[float, int]] = Field(default_factory=dict)
     rate_limit_backend: Literal["auto", "memory", "redis"] = "auto"
+    # The token endpoint (/oauth/token), before any signature is checked: requests a second
+    # and burst per client id a request names (per client address when it names none or an
+    # unregistered one); 0 turns it off. Same backend as the per-system limit.
+    token_rate_limit_per_second: float = Field(default=5.0, ge=0)
+    token_rate_limit_burst: int = Field(default=20, ge=1)
     # Per provider department: connector calls in flight at once over all its bindings, and
     # how many more may wait (within their deadline) before further ones get 503 at once.
     provider_max_concurrency: int = Field(default=16, ge=1, le=10_000)

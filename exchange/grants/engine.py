@@ -30,6 +30,7 @@ from exchange.grants import enforcer, hooks, policy
 from exchange.grants.enforcer import Decision, PolicySnapshot
 from exchange.grants.models import CasbinRule, Grant, PolicyChange, PolicyState
 from exchange.grants.watcher import PolicyWatcher, make_watcher
+from exchange.observability.dberrors import describe_db_error, is_connection_error
 
 log = logging.getLogger("datarun.grants.engine")
 
@@ -252,10 +253,12 @@ class GrantPolicy:
                 break
             try:
                 self.refresh()
-            except Exception:  # keep deciding on the last good snapshot; retry next round
-                log.exception(
-                    "grant policy refresh failed; keeping version %s",
+            except Exception as exc:  # keep deciding on the last good snapshot; retry next round
+                log.error(
+                    "grant policy refresh failed (%s); keeping version %s",
+                    describe_db_error(exc),
                     self._snapshot and self._snapshot.version,
+                    exc_info=not is_connection_error(exc),  # a traceback for a bug only
                 )
                 self._stop.wait(min(interval, 1.0))
 

@@ -41,6 +41,7 @@ from exchange.grants import rules
 from exchange.grants.hooks import hooks_for
 from exchange.grants.models import CasbinRule, Grant, PolicyChange, PolicyState
 from exchange.identity.models import System
+from exchange.observability.dberrors import describe_db_error, is_connection_error
 
 log = logging.getLogger("datarun.grants.policy")
 
@@ -320,8 +321,13 @@ def _run_commit_hooks(session: Session) -> None:
     for hook in hooks_for(session.get_bind()):  # type: ignore[arg-type]
         try:
             hook(max(bumped))
-        except Exception:  # a hook failing must never fail the committed change
-            log.exception("policy commit hook failed (version %s)", max(bumped))
+        except Exception as exc:  # a hook failing must never fail the committed change
+            log.error(
+                "policy commit hook failed (version %s): %s",
+                max(bumped),
+                describe_db_error(exc),
+                exc_info=not is_connection_error(exc),  # a traceback for a bug only
+            )
 
 
 @event.listens_for(Session, "after_rollback")

@@ -25,6 +25,7 @@ from sqlalchemy.engine import Engine
 
 from exchange.core.settings import Settings
 from exchange.grants import hooks, policy
+from exchange.observability.dberrors import describe_db_error
 
 log = logging.getLogger("datarun.grants.watcher")
 
@@ -68,7 +69,11 @@ class PolicyWatcher(Watcher):
                 backoff = 0.2
             except Exception as exc:
                 self.connected.clear()
-                log.warning("%s policy watcher lost its connection (%s); retrying", self.kind, exc)
+                log.warning(
+                    "%s policy watcher lost its connection (%s); retrying",
+                    self.kind,
+                    describe_db_error(exc),
+                )
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
                 self._callback(None)  # something may have been missed meanwhile
@@ -143,7 +148,9 @@ class RedisWatcher(PolicyWatcher):
         try:
             self._client.publish(policy.CHANNEL, str(version))
         except Exception as exc:  # the others catch up at their next safety poll
-            log.warning("could not publish policy version %s to Redis: %s", version, exc)
+            log.warning(
+                "could not publish policy version %s to Redis: %s", version, describe_db_error(exc)
+            )
 
     def update(self) -> None:
         """Announce a change made outside ``bump_policy_version`` to every process."""

@@ -22,6 +22,11 @@ def system_by_client_id(session: Session, client_id: str) -> System | None:
     return session.scalars(select(System).where(System.client_id == client_id)).first()
 
 
+def client_ids(session: Session) -> set[str]:
+    """Return every registered client id (active or not)."""
+    return set(session.scalars(select(System.client_id)))
+
+
 def list_systems(
     session: Session,
     *,

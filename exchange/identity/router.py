@@ -52,35 +52,55 @@ def _oauth_error(exc: OAuthError) -> JSONResponse:
 @router.post(
     "/oauth/token",
     response_model=TokenResponse,
-    responses={400: {"model": OAuthErrorBody}, 401: {"model": OAuthErrorBody}},
+    responses={
+        400: {"model": OAuthErrorBody},
+        401: {"model": OAuthErrorBody},
+        429: {
+            "description": "too many token requests naming this client (or, naming none, "
+            "from this address): problem+json with Retry-After"
+        },
+    },
     openapi_extra={
         "requestBody": {"required": True, "content": {_FORM: {"schema": _TOKEN_FORM_SCHEMA}}},
         "x-datarun-oauth": True,  # a refused input (NUL) is answered here, in OAuth's format
     },
 )
-async def token(request: Request) -> JSONResponse:
+async def token(request: Request) -> Response:
     """Exchange a private_key_jwt client assertion for an access token (OAuth2 client credentials).
 
     This is the one endpoint that answers errors in OAuth's own format (RFC 6749 §5.2:
     `{"error", "error_description"}`, 400 or 401 for `invalid_client`) instead of
-    problem+json, because OAuth client libraries expect exactly that shape.
+    problem+json, because OAuth client libraries expect exactly that shape. Too many
+    requests naming one client id (or from one address) get 429 problem+json with
+    Retry-After before any assertion is checked.
     """
-    if request.headers.get("content-type", "").split(";")[0].strip().lower() != _FORM:
-        return _oauth_error(invalid_request(f"the body must be {_FORM}"))
-    if (refusal := pending_refusal(request)) is not None:
-        fields = "; ".join(f"{e['field']} {e['message']}" for e in refusal.errors or [])
-        return _oauth_error(invalid_request(fields or refusal.detail))
-    try:
-        form = await request.form()
-    except Exception:  # starlette raises several types for an unparsable body
-        return _oauth_error(invalid_request("the form body does not parse"))
-    params = {k: [str(v) for v in form.getlist(k)] for k in form}
+    params = await _params(request)
+    limit = request.app.state.token_rate_limit
+    refused = await limit.refuse(request.scope, params if isinstance(params, dict) else {})
+    if refused is not None:
+        return refused
+    if isinstance(params, OAuthError):
+        return _oauth_error(params)
     app = request.app
     try:
         body = await run_in_threadpool(_exchange, app, params)
     except OAuthError as exc:
         return _oauth_error(exc)
     return JSONResponse(body, headers=_NO_STORE)
+
+
+async def _params(request: Request) -> dict[str, list[str]] | OAuthError:
+    """Return the token request's form parameters, or the error that refuses it."""
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != _FORM:
+        return invalid_request(f"the body must be {_FORM}")
+    if (refusal := pending_refusal(request)) is not None:
+        fields = "; ".join(f"{e['field']} {e['message']}" for e in refusal.errors or [])
+        return invalid_request(fields or refusal.detail)
+    try:
+        form = await request.form()
+    except Exception:  # starlette raises several types for an unparsable body
+        return invalid_request("the form body does not parse")
+    return {k: [str(v) for v in form.getlist(k)] for k in form}
 
 
 def _exchange(app: Any, params: dict[str, list[str]]) -> dict[str, Any]:

@@ -107,6 +107,13 @@ class RedisBuckets:
             await client.aclose()
 
 
+def _shared_through(settings: Settings) -> str:
+    """Return the Redis URL the buckets live in, or "" for this process's own."""
+    backend = settings.rate_limit_backend
+    use_redis = backend == "redis" or (backend == "auto" and bool(settings.redis_url))
+    return settings.redis_url if use_redis else ""
+
+
 class RateLimiter:
     """Per-caller token buckets with the hub's rate, burst and per-caller overrides."""
 
@@ -117,25 +124,34 @@ class RateLimiter:
         burst: int,
         overrides: dict[str, tuple[float, int]] | None = None,
         redis_url: str = "",
+        redis_prefix: str = "datarun:ratelimit:",
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.rate = rate
         self.burst = burst
         self.overrides = dict(overrides or {})
         self.memory = MemoryBuckets(clock)
-        self.redis = RedisBuckets(redis_url) if redis_url else None
+        self.redis = RedisBuckets(redis_url, prefix=redis_prefix) if redis_url else None
         self._warned_at = -_WARN_EVERY
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RateLimiter:
-        """Build the limiter the settings describe."""
-        backend = settings.rate_limit_backend
-        use_redis = backend == "redis" or (backend == "auto" and bool(settings.redis_url))
+        """Build the per-system limiter the settings describe."""
         return cls(
             rate=settings.rate_limit_per_second,
             burst=settings.rate_limit_burst,
             overrides=settings.rate_limit_overrides,
-            redis_url=settings.redis_url if use_redis else "",
+            redis_url=_shared_through(settings),
+        )
+
+    @classmethod
+    def for_token_endpoint(cls, settings: Settings) -> RateLimiter:
+        """Build the token endpoint's limiter (its own rate, burst and Redis keys)."""
+        return cls(
+            rate=settings.token_rate_limit_per_second,
+            burst=settings.token_rate_limit_burst,
+            redis_url=_shared_through(settings),
+            redis_prefix="datarun:ratelimit:token:",
         )
 
     @property

@@ -4,9 +4,10 @@ The caller is known by its bearer token: a token the hub verified moments ago is
 recalled from ``app.state.verified_tokens``; another is verified here (off the event
 loop) and remembered, so the route's own check finds it. A request without a valid
 token passes on untouched (the route answers 401); it reaches no data and spends no
-caller's budget. Probes and metrics (``/healthz``, ``/readyz``, ``/metrics``) are never
-limited. A refused request is not a data decision and is not in the access log; the
-``datarun_rate_limited_total`` metric counts it by system.
+caller's budget (``/oauth/token``, where tokens come from, has its own limit:
+``exchange/limits/token.py``). Probes and metrics (``/healthz``, ``/readyz``,
+``/metrics``) are never limited. A refused request is not a data decision and is not in
+the access log; the ``datarun_rate_limited_total`` metric counts it by system.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import asyncio
 import json
 from typing import Any
 
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from exchange.core.errors import PROBLEM_JSON
@@ -79,15 +81,16 @@ class RateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         metrics.RATE_LIMITED.labels(key).inc()
-        await _refuse(scope, send, key, verdict)
+        await refusal(scope, key, verdict)(scope, receive, send)
 
 
-async def _refuse(scope: Scope, send: Send, key: str, verdict: Verdict) -> None:
+def refusal(scope: Scope, who: str, verdict: Verdict, *, limit: str = "rate limit") -> Response:
+    """Return the 429 problem+json answer (with Retry-After) for ``who`` over ``limit``."""
     body: dict[str, Any] = {
         "type": "https://datarun.zj.gov.cn/problems/rate-limited",
         "title": "Too many requests",
         "status": 429,
-        "detail": f"{key} is over its rate limit of {verdict.rate:g} requests a second "
+        "detail": f"{who} is over its {limit} of {verdict.rate:g} requests a second "
         f"(burst {verdict.burst}); retry after {verdict.retry_after_header} s",
         "instance": scope["path"],
         "retry_after": int(verdict.retry_after_header),
@@ -95,16 +98,9 @@ async def _refuse(scope: Scope, send: Send, key: str, verdict: Verdict) -> None:
     request_id = scope.get("state", {}).get("request_id")
     if request_id:
         body["request_id"] = request_id
-    payload = json.dumps(body).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 429,
-            "headers": [
-                (b"content-type", PROBLEM_JSON.encode()),
-                (b"content-length", str(len(payload)).encode()),
-                (b"retry-after", verdict.retry_after_header.encode()),
-            ],
-        }
+    return Response(
+        json.dumps(body),
+        status_code=429,
+        media_type=PROBLEM_JSON,
+        headers={"Retry-After": verdict.retry_after_header},
     )
-    await send({"type": "http.response.body", "body": payload})

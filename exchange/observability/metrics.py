@@ -23,6 +23,8 @@ _CONNECTOR_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1
 _AUDIT_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0)
 
 UNMATCHED_ROUTE = "<unmatched>"
+# The client label of a token request that named no registered client id (never the name).
+ANONYMOUS_CLIENT = "<address>"
 
 HTTP_REQUESTS = Counter(
     "datarun_http_requests",
@@ -75,6 +77,13 @@ RATE_LIMITED = Counter(
     "datarun_rate_limited",
     "requests refused with 429 by the per-system rate limit",
     ["system"],
+)
+
+TOKEN_RATE_LIMITED = Counter(
+    "datarun_token_rate_limited",
+    "token requests (/oauth/token) refused with 429, by the registered client id they "
+    f"named, or {ANONYMOUS_CLIENT} when limited by the caller's address",
+    ["client"],
 )
 
 BREAKER_VALUES = {"closed": 0.0, "half_open": 1.0, "open": 2.0}

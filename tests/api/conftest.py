@@ -91,6 +91,7 @@ def fuzz_app(
         citizen_idp_issuer=ISSUER,
         citizen_idp_jwks_file=jwks,
         rate_limit_per_second=0,  # one caller sends everything: quotas are tested elsewhere
+        token_rate_limit_per_second=0,
     )
     app = create_app(settings)
     with app.state.sessionmaker() as session:

@@ -4,36 +4,13 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterator
 
 import pytest
 from fastapi import FastAPI
-from fastapi.testclient import TestClient
 
-from exchange.app import create_app
-from exchange.core.settings import Settings
 from tests.fixtures.auth import bearer_for
 from tests.fixtures.servers import server_url
-
-Hub = Callable[..., tuple[TestClient, FastAPI]]
-
-
-@pytest.fixture
-def hubs(settings: Settings) -> Iterator[Hub]:
-    """Start hubs on the test database with extra settings; each its own process, in effect."""
-    started: list[tuple[TestClient, FastAPI]] = []
-
-    def start(**extra: object) -> tuple[TestClient, FastAPI]:
-        app = create_app(settings.model_copy(update=extra))
-        client = TestClient(app)
-        client.__enter__()
-        started.append((client, app))
-        return client, app
-
-    yield start
-    for client, app in started:
-        client.__exit__(None, None, None)
-        app.state.engine.dispose()
+from tests.limits.conftest import Hub
 
 
 def _system(app: FastAPI, client_id: str) -> dict[str, str]:
