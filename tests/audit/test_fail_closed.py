@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -17,6 +18,7 @@ from exchange.core.db import make_engine
 from exchange.core.errors import ServiceUnavailable
 from exchange.core.settings import Settings
 from tests.audit.support import audit_settings, make_log, record
+from tests.conftest import _truncate_postgres
 
 
 def test_audit_unavailable_is_a_503_problem() -> None:
@@ -103,3 +105,38 @@ def test_the_hub_app_has_an_audit_log(app: FastAPI) -> None:
         assert app.state.audit.append(record(1)).seq == 1
     finally:
         app.state.audit.close()
+
+
+def test_a_connection_the_database_dropped_is_replaced_without_a_failed_append(
+    postgres_database: str, tmp_path: Path
+) -> None:
+    """The appender keeps its connection between commits; a dropped one costs no pull."""
+    options = Settings(
+        environment="test", database_url=postgres_database, data_dir=tmp_path / "var"
+    )
+    log = make_log(options)
+    admin = make_engine(postgres_database, isolation_level="AUTOCOMMIT")
+    try:
+        first = log.append(record(1))
+        with admin.connect() as conn:  # a restart, an idle timeout, an operator's kill
+            killed = conn.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ).scalar_one()
+        assert killed >= 1  # the appender's kept connection among them
+        second = asyncio.run(log.aappend(record(2)))  # no AuditUnavailable: a new connection
+        assert (first.seq + 1, first.chain_hash) == (second.seq, _previous_chain(log, second))
+    finally:
+        log.close()
+        admin.dispose()
+        _truncate_postgres(postgres_database)  # the next test finds an empty log
+
+
+def _previous_chain(log: AuditLog, entry: Any) -> str:
+    with log.engine.connect() as conn:
+        found: str = conn.execute(
+            text("SELECT chain_hash FROM audit_entries WHERE seq = :seq"), {"seq": entry.seq - 1}
+        ).scalar_one()
+    return found
