@@ -23,7 +23,7 @@ import weakref
 from collections.abc import Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -52,9 +52,17 @@ log = logging.getLogger("datarun.audit")
 @dataclass
 class _Pending:
     records: list[AuditRecord]
-    future: Future[list[AppendedEntry]] = field(default_factory=Future)
-    # An async caller's own future, settled on its loop (one wake-up per loop and commit).
+    # A thread's caller waits on ``future``; an async caller on ``waiter``, settled on its
+    # loop (one wake-up per loop and commit), and sets ``abandoned`` if it stops waiting.
+    future: Future[list[AppendedEntry]] | None = None
     waiter: asyncio.Future[list[AppendedEntry]] | None = None
+    abandoned: bool = False
+
+    def claim(self) -> bool:
+        """Whether the appender may write this (False: its caller gave up before)."""
+        if self.future is not None:
+            return self.future.set_running_or_notify_cancel()
+        return not self.abandoned
 
 
 class AuditLog:
@@ -93,7 +101,8 @@ class AuditLog:
             return []
         if not self._group:
             return self._write(batch)
-        pending = self._submit(batch)
+        pending = self._submit(batch, future=Future())
+        assert pending.future is not None
         try:
             return pending.future.result(timeout=self._timeout)
         except FutureTimeout:
@@ -119,12 +128,12 @@ class AuditLog:
             async with asyncio.timeout(self._timeout):
                 return await waiter
         except TimeoutError:
-            pending.future.cancel()  # not written if still queued
+            pending.abandoned = True  # not written if still queued
             raise AuditUnavailable(
                 f"the access log did not commit within {self._timeout:g} s"
             ) from None
         except asyncio.CancelledError:
-            pending.future.cancel()
+            pending.abandoned = True
             raise
 
     def checkpoint(self, *, force: bool = False) -> dict[str, Any] | None:
@@ -340,8 +349,10 @@ class AuditLog:
         self,
         records: list[AuditRecord],
         waiter: asyncio.Future[list[AppendedEntry]] | None = None,
+        *,
+        future: Future[list[AppendedEntry]] | None = None,
     ) -> _Pending:
-        pending = _Pending(records, waiter=waiter)
+        pending = _Pending(records, future=future, waiter=waiter)
         self._queue.put(pending)
         self._ensure_thread()
         return pending
@@ -362,7 +373,7 @@ class AuditLog:
         count = 0
         item = first
         while item is not None:
-            if item.future.set_running_or_notify_cancel():  # False: its caller gave up
+            if item.claim():
                 batch.append(item)
                 count += len(item.records)
             if count >= self._settings.audit_batch_max:
@@ -422,9 +433,11 @@ def _settle(
         outcome: Any = error
         if results is not None:
             outcome = results[i]
-            p.future.set_result(outcome)
+            if p.future is not None:
+                p.future.set_result(outcome)
         else:
-            p.future.set_exception(error)
+            if p.future is not None:
+                p.future.set_exception(error)
         if p.waiter is not None:
             by_loop.setdefault(p.waiter.get_loop(), []).append((p, outcome))
     for loop, items in by_loop.items():

@@ -105,8 +105,11 @@ def _marks(conn: Connection, count: int) -> str:
 
 def _to_db(conn: Connection, at: datetime) -> Any:
     """A time as the driver takes it: SQLite keeps SQLAlchemy's text form of UTC."""
-    at = at.astimezone(UTC)
+    if at.tzinfo is not UTC:
+        at = at.astimezone(UTC)
     if conn.dialect.name == "sqlite":
+        if at.year >= 1000:  # the same text as the format below, from C
+            return at.isoformat(sep=" ", timespec="microseconds")[:26]
         return f"{at:%Y-%m-%d %H:%M:%S}.{at.microsecond:06d}"
     return at
 
@@ -408,6 +411,7 @@ def make_audit_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin_immediate(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Straight to the driver: through exec_driver_sql this cost a fifth of a commit.
+        conn.connection.driver_connection.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
 
     return engine

@@ -62,7 +62,10 @@ def ms(at: datetime) -> datetime:
 
 def format_at(at: datetime) -> str:
     """Format a time the canonical way: ISO-8601 UTC with milliseconds and ``Z``."""
-    at = at.astimezone(UTC)
+    if at.tzinfo is not UTC:
+        at = at.astimezone(UTC)
+    if at.year >= 1000:  # isoformat (C) gives the same text, three times faster
+        return at.isoformat(timespec="milliseconds")[:23] + "Z"
     return f"{at:%Y-%m-%dT%H:%M:%S}.{at.microsecond // 1000:03d}Z"
 
 
