@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given, settings
@@ -140,3 +140,20 @@ def test_times_keep_milliseconds_in_utc() -> None:
     at = datetime(2026, 11, 27, 10, 15, 4, 123999, tzinfo=UTC)
     assert rules.ms(at).microsecond == 123000
     assert rules.format_at(at) == "2026-11-27T10:15:04.123Z"
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.datetimes(
+        min_value=datetime(1, 1, 2),
+        max_value=datetime(9999, 12, 30),
+        timezones=st.sampled_from(
+            [UTC, timezone(timedelta(hours=8)), timezone(-timedelta(hours=5, minutes=30))]
+        ),
+    )
+)
+def test_times_are_formatted_as_the_strftime_form_in_utc(at: datetime) -> None:
+    # The fast path (isoformat) must give the very text entries were hashed over before.
+    utc = at.astimezone(UTC)
+    expected = f"{utc:%Y-%m-%dT%H:%M:%S}.{utc.microsecond // 1000:03d}Z"
+    assert rules.format_at(at) == expected
