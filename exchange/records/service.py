@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,6 +41,8 @@ from exchange.records.catalogue import CatalogueCache, ResourceView
 from exchange.records.errors import SourceError
 from exchange.records.masking import mask_value, should_mask
 from exchange.records.schemas import LookupRequest
+
+log = logging.getLogger("datarun.records")
 
 PULLABLE = ("published", "deprecated")  # a deprecated entry is served until retired
 CODE_MAX_LENGTH = 32
@@ -262,8 +265,12 @@ async def _lookup(
         headers = {}
         if exc.retry_after is not None:
             headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
+        # The reason only: a driver's or department API's own message may name its host,
+        # port or user, and the caller is another department; operators' log has it (its
+        # formatter scrubs connection details too).
+        log.warning("the source of %s did not answer: %s", code, exc)
         raise SourceError(
-            f"the source of {code} did not answer: {exc}",
+            f"the source of {code} did not answer ({exc.reason})",
             headers=headers,
             source_reason=exc.reason,
             transient=exc.transient,

@@ -292,6 +292,8 @@ def test_a_source_failure_is_503_with_a_source_error_entry_and_retry_after(
     assert first.status_code == 503, first.text
     assert first.json()["source_reason"] == "unreachable"
     assert "王晓明" not in first.text
+    # Nor where the department's system is: the caller is another department.
+    assert "127.0.0.1" not in first.text and "cbxx" not in first.text
     second = lookup(granted, app, SOCIAL_INSURANCE, **ask)
     assert second.status_code == 503 and second.json()["source_reason"] == "circuit_open"
     assert int(second.headers["Retry-After"]) >= 1
