@@ -19,7 +19,12 @@ from exchange.applications import conflicts, fanout
 from exchange.applications import repository as repo
 from exchange.applications.fanout import MaterialSpec, Outcome
 from exchange.applications.files import IncomingFile
-from exchange.applications.models import Application, ApplicationConflict, ApplicationMaterial
+from exchange.applications.models import (
+    Application,
+    ApplicationConflict,
+    ApplicationFile,
+    ApplicationMaterial,
+)
 from exchange.applications.schemas import ApplicationSubmit
 from exchange.core.settings import Settings
 
@@ -66,6 +71,17 @@ def settled_row(
         if spec.commitment_allowed:
             row.reason += "; a written commitment (承诺) may replace it"
     return row
+
+
+def file_row(incoming: IncomingFile, *, uploaded_by: str) -> ApplicationFile:
+    """Return the row of a file brought for a material (its content is stored by hash)."""
+    return ApplicationFile(
+        filename=incoming.filename,
+        content_type=incoming.content_type,
+        size=incoming.size,
+        sha256=incoming.sha256,
+        uploaded_by=uploaded_by,
+    )
 
 
 def apply_outcome(

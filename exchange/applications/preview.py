@@ -27,7 +27,8 @@ from exchange.applications import casefile, rules
 from exchange.applications import repository as repo
 from exchange.applications.context import Context, actor, invalid, require_member
 from exchange.applications.files import decode_files, file_problems, raise_for
-from exchange.applications.models import Application, ApplicationFile, ApplicationMaterial
+from exchange.applications.materials import file_row
+from exchange.applications.models import Application, ApplicationMaterial
 from exchange.applications.parts import open_parts, record_event
 from exchange.applications.schemas import ApplicationSummary, Decline, FileAdd
 from exchange.core.db import utcnow
@@ -284,15 +285,7 @@ def add_file(ctx: Context, principal: Principal, material: str, data: Any) -> Ch
         f = files[0]
         if not dry:
             ctx.store.put(f.content)
-        row.files.append(
-            ApplicationFile(
-                filename=f.filename,
-                content_type=f.content_type,
-                size=f.size,
-                sha256=f.sha256,
-                uploaded_by=actor(principal),
-            )
-        )
+        row.files.append(file_row(f, uploaded_by=actor(principal)))
         row.status, row.reason, row.next_attempt_at = "submitted", None, None
         record_event(
             session,

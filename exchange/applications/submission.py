@@ -25,8 +25,8 @@ from exchange.applications import casefile, idempotency, rules
 from exchange.applications.completion import RESERVE_MAX, RESERVE_SHARE, Unfinished, complete
 from exchange.applications.context import Context, actor, invalid, require_member
 from exchange.applications.fanout import MaterialSpec
-from exchange.applications.materials import settled_row
-from exchange.applications.models import Application, ApplicationFile
+from exchange.applications.materials import file_row, settled_row
+from exchange.applications.models import Application
 from exchange.applications.schemas import ApplicationSubmit
 from exchange.applications.takeover import resume
 from exchange.applications.undo import undo_submission
@@ -138,16 +138,7 @@ def _create(
             if not _pulled_here(spec, prepared):
                 row = settled_row(spec, ask, files, prepared.pending)
                 if spec.code in files:
-                    f = files[spec.code]
-                    row.files.append(
-                        ApplicationFile(
-                            filename=f.filename,
-                            content_type=f.content_type,
-                            size=f.size,
-                            sha256=f.sha256,
-                            uploaded_by=actor(principal),
-                        )
-                    )
+                    row.files.append(file_row(files[spec.code], uploaded_by=actor(principal)))
                 application.materials.append(row)
         session.flush()
         idempotency.attach(session, claim, application.id)
