@@ -21,7 +21,6 @@ both ways.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi.dependencies.models import Dependant
@@ -35,8 +34,7 @@ from exchange.records.audited import AuditedRoute, audit_trail
 from exchange.records.callers import data_principal
 
 log = logging.getLogger("datarun.records")
-
-Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+_MAX_PLANS = 64
 
 
 class DirectAuditedRoute(AuditedRoute):
@@ -45,7 +43,10 @@ class DirectAuditedRoute(AuditedRoute):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._direct = self.audit_around(self._call_endpoint)
-        self._plans: dict[int, tuple[Dependant, str | None]] = {}  # id(dependant) → plan
+        # id(dependant) → (the dependant, held so that its id stays its own; the trail
+        # parameter's name, or None: through FastAPI's solver). One per app serving the
+        # route: one in production, a few in a test run (forgotten beyond _MAX_PLANS).
+        self._plans: dict[int, tuple[Dependant, str | None]] = {}
         self.served_directly = 0  # requests served here rather than through FastAPI's solver
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -69,6 +70,8 @@ class DirectAuditedRoute(AuditedRoute):
         plan = self._plans.get(id(dependant))
         if plan is None:
             plan = (dependant, _direct_trail(dependant))
+            if len(self._plans) >= _MAX_PLANS:
+                self._plans = {}
             self._plans[id(dependant)] = plan
             if plan[1] is None:
                 log.info("%s %s is served through FastAPI's solver", self.methods, self.path)
@@ -77,7 +80,7 @@ class DirectAuditedRoute(AuditedRoute):
     def _dependant(self, scope: Scope) -> Dependant:
         fastapi_scope = scope.get("fastapi")
         context = None
-        if isinstance(fastapi_scope, dict):  # FastAPI ≥ 0.120: the route as included
+        if isinstance(fastapi_scope, dict):  # FastAPI resolving included routes lazily
             context = fastapi_scope.get("effective_route_context")
         dependant = getattr(context, "dependant", None)
         if getattr(context, "original_route", None) is self and isinstance(dependant, Dependant):
