@@ -44,6 +44,7 @@ from exchange.records.audited import audit_oversized_body
 from exchange.records.router import router as records_router
 from exchange.supervision.router import router as supervision_router
 from exchange.supply.checks import HubSupplyChecks
+from exchange.sweeps import scheduler as sweeps
 from exchange.tracker.router import router as tracker_router
 
 API_DESCRIPTION = """\
@@ -59,17 +60,22 @@ RFC 9457 `application/problem+json` document.
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # A running hub keeps its grant policy fresh: watcher (NOTIFY/Redis) plus version poll.
     app.state.grant_policy.start()
+    settings = app.state.settings
+    background = []
     # Unavailable materials of applications are retried in the background (0: no poller).
-    retrying = None
-    if app.state.settings.application_retry_poll_seconds > 0:
-        retrying = asyncio.create_task(applications_retry.poll(app))
+    if settings.application_retry_poll_seconds > 0:
+        background.append(asyncio.create_task(applications_retry.poll(app)))
+    # The grants and objections sweeps, every sweep_interval_seconds (0: none here).
+    if settings.sweep_interval_seconds > 0:
+        background.append(asyncio.create_task(sweeps.poll(app)))
     try:
         yield
     finally:
-        if retrying is not None:
-            retrying.cancel()
+        for task in background:
+            task.cancel()
+        for task in background:
             with contextlib.suppress(asyncio.CancelledError):
-                await retrying
+                await task
         app.state.grant_policy.close()
         await app.state.connector_pool.close()
         app.state.audit.close()

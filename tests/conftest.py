@@ -106,6 +106,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         database_url=database_url,
         data_dir=tmp_path / "var",
         issuer="http://testserver",
+        # The background sweeps would change rows a test set up to sweep itself (tests/sweeps).
+        sweep_interval_seconds=0,
     )
 
 

@@ -118,6 +118,10 @@ class Settings(BaseSettings):
     # Background retries of one source (provider department) running at once in a process:
     # few, so that after an outage they leave the source's connector slots to live pulls.
     application_retry_per_source: int = Field(default=2, ge=1, le=100)
+    # The lifecycle sweeps (grants: expiries, lapses, overdue requests; objections: overdue
+    # answers) run in each hub process every sweep_interval_seconds, the first one interval
+    # after start; processes on one PostgreSQL take turns (exchange/sweeps). 0: not here.
+    sweep_interval_seconds: float = Field(default=300.0, ge=0, le=86_400)
     # Operations (exchange/observability, exchange/limits). Logs: "json" writes one JSON
     # object a line (request id, route template, status, duration; never bodies, keys or
     # tokens). GET /metrics: with metrics_token, only "Authorization: Bearer <token>";

@@ -12,6 +12,7 @@ from exchange.core.settings import get_settings
 from exchange.grants.policy import full_resync
 from exchange.grants.service import china_today
 from exchange.grants.sweep import sweep
+from exchange.sweeps.scheduler import GRANTS, lock
 
 app = typer.Typer(
     no_args_is_help=True, help="Grants (共享权限): the lifecycle sweep, policy repair."
@@ -30,6 +31,7 @@ def sweep_command(
     engine = make_engine(get_settings().effective_database_url)
     try:
         with session_scope(make_sessionmaker(engine)) as session:
+            lock(session, GRANTS, wait=True)  # after a hub's round, if one is running
             result = sweep(session, today=day)
     finally:
         engine.dispose()

@@ -11,6 +11,7 @@ from exchange.core.db import make_engine, make_sessionmaker, session_scope
 from exchange.core.settings import get_settings
 from exchange.grants.service import china_today
 from exchange.objections.sweep import sweep
+from exchange.sweeps.scheduler import OBJECTIONS, lock
 
 app = typer.Typer(no_args_is_help=True, help="Data objections (数据异议): the overdue sweep.")
 
@@ -27,6 +28,7 @@ def sweep_command(
     engine = make_engine(get_settings().effective_database_url)
     try:
         with session_scope(make_sessionmaker(engine)) as session:
+            lock(session, OBJECTIONS, wait=True)  # after a hub's round, if one is running
             escalated = sweep(session, today=day)
     finally:
         engine.dispose()

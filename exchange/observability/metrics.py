@@ -86,6 +86,19 @@ TOKEN_RATE_LIMITED = Counter(
     ["client"],
 )
 
+SWEEP_RUNS = Counter(
+    "datarun_sweep_runs",
+    "background rounds of a lifecycle sweep (grants, objections), by outcome: changed "
+    "(it recorded something), idle (nothing due), skipped (another process held its lock), "
+    "failed",
+    ["sweep", "outcome"],
+)
+SWEEP_CHANGES = Counter(
+    "datarun_sweep_changes",
+    "rows the background sweeps changed, by sweep and action (expired, lapsed, escalated)",
+    ["sweep", "action"],
+)
+
 BREAKER_VALUES = {"closed": 0.0, "half_open": 1.0, "open": 2.0}
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})

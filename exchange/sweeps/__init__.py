@@ -1,0 +1,1 @@
+"""The lifecycle sweeps run in the hub's background (``scheduler``)."""
