@@ -152,6 +152,8 @@ def test_every_main_page_renders_for_the_province_admin(
         "/console/audit/subject",
         "/console/objections",
         "/console/objections?view=overdue",
+        "/console/objections/new",
+        f"/console/objections/new?resource_code={ID_CARD}",
         "/console/supervision",
     ):
         response = admin.get(url)

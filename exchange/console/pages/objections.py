@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -12,6 +13,7 @@ from starlette.responses import Response
 from exchange.console import forms
 from exchange.console.auth import ConsoleAuthz, ConsoleUser, CsrfForm, Viewer
 from exchange.console.i18n import Translator
+from exchange.console.pages import objection_form
 from exchange.console.render import ConsoleRoute, language_of, redirect, render
 from exchange.console.rules import place_errors
 from exchange.core.deps import DbSession
@@ -19,15 +21,26 @@ from exchange.core.errors import Conflict, InvalidInput
 from exchange.core.inputs import Id
 from exchange.core.pagination import PageParams
 from exchange.core.scoping import default_role
+from exchange.grants.service import china_today
+from exchange.grants.workdays import working_days_between
 from exchange.identity.authz import Authorizer
 from exchange.objections import decisions, service, views
-from exchange.objections.schemas import AnswerCreate
+from exchange.objections.schemas import AnswerCreate, ObjectionRead
 
 router = APIRouter(route_class=ConsoleRoute)
+# The form's /objections/new goes first: /objections/{objection_id} would take "new" as an id.
+router.include_router(objection_form.router)
 PAGE_SIZE = 25
 VIEWS = ("open", "overdue", "answered", "closed")
 ROLES = ("provider", "raiser")
 ANSWERS = ("corrected", "confirmed_correct", "rejected")
+
+
+def working_days_left(objection: ObjectionRead, today: date) -> int | None:
+    """Return the provider's working days left to answer an open, not yet overdue objection."""
+    if objection.status != "open" or objection.overdue:
+        return None
+    return working_days_between(today, objection.due_on)
 
 
 @router.get("/objections")
@@ -54,11 +67,14 @@ def objection_list(
         status="open" if view == "overdue" else view,
         overdue=view == "overdue",
     )
+    today = china_today()
     return render(
         request,
         "objections/list.html",
         {
             "found": found,
+            "rows": [(o, working_days_left(o, today)) for o in found.items],
+            "may_raise": authz.allowed(viewer.principal, obj="objection", act="raise"),
             "view": view,
             "role": role or "",
             "views": VIEWS,
@@ -91,6 +107,7 @@ def _detail_page(
         "objections/detail.html",
         {
             "o": objection,
+            "days_left": working_days_left(objection, china_today()),
             "may_answer": may_answer,
             "answers": ANSWERS,
             "errors": errors or {},
