@@ -46,6 +46,8 @@ log = logging.getLogger("datarun.records")
 
 PULLABLE = ("published", "deprecated")  # a deprecated entry is served until retired
 CODE_MAX_LENGTH = 32
+# Source failures whose message the hub's resilience layer writes (never a driver's text).
+OWN_MESSAGES = frozenset({"overloaded", "circuit_open"})
 
 
 @dataclass(frozen=True)
@@ -265,12 +267,14 @@ async def _lookup(
         headers = {}
         if exc.retry_after is not None:
             headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
-        # The reason only: a driver's or department API's own message may name its host,
-        # port or user, and the caller is another department; operators' log has it (its
-        # formatter scrubs connection details too).
+        # A driver's or department API's own message may name its host, port or user, and
+        # the caller is another department: it gets the reason only, unless the hub wrote
+        # the message itself (a busy department, an open breaker). Operators' log has it
+        # all (its formatter scrubs connection details too).
         log.warning("the source of %s did not answer: %s", code, exc)
+        said = f": {exc}" if exc.reason in OWN_MESSAGES else f" ({exc.reason})"
         raise SourceError(
-            f"the source of {code} did not answer ({exc.reason})",
+            f"the source of {code} did not answer{said}",
             headers=headers,
             source_reason=exc.reason,
             transient=exc.transient,
