@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from exchange.console.i18n import Translator
 from exchange.console.rules import field_path
+from exchange.core.errors import DomainError
 
 MAX_ITEM_ROWS = 300
 _ITEM_FIELDS = ("code", "name", "data_type", "sensitivity", "description")
@@ -59,6 +60,17 @@ def validation_errors(exc: ValidationError, t: Translator) -> list[dict[str, str
         message = t(key) if key else e["msg"].removeprefix("Value error, ")
         errors.append({"field": field_path(e["loc"]), "message": message})
     return errors
+
+
+def refusal_problems(exc: Exception, t: Translator) -> list[dict[str, Any]]:
+    """Return why a form's service call refused it: pydantic's errors, the domain error's
+    own per-field errors, or its detail as an error of the whole form."""
+    if isinstance(exc, ValidationError):
+        return list(validation_errors(exc, t))
+    errors = getattr(exc, "errors", None)
+    if isinstance(exc, DomainError) and errors:
+        return list(errors)
+    return [{"field": "form", "message": getattr(exc, "detail", str(exc))}]
 
 
 @dataclass

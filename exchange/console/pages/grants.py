@@ -192,18 +192,10 @@ def file_request(
         )
     except (ValidationError, InvalidInput, Conflict) as exc:
         session.rollback()
-        problems = _problems(exc, t)
+        problems = forms.refusal_problems(exc, t)
         placed = place_errors(problems, REQUEST_FIELDS)
         return _request_page(request, session, viewer, authz, values, placed, status=422)
     return redirect(f"/console/grants/{grant.id}?done=requested")
-
-
-def _problems(exc: Exception, t: Translator) -> list[dict[str, Any]]:
-    if isinstance(exc, ValidationError):
-        return forms.validation_errors(exc, t)
-    if isinstance(exc, InvalidInput | Conflict) and exc.errors:
-        return list(exc.errors)
-    return [{"field": "form", "message": getattr(exc, "detail", str(exc))}]
 
 
 def _detail_page(
@@ -321,7 +313,7 @@ def decide(
             viewer,
             authz,
             grant_id,
-            errors=place_errors(_problems(exc, t), DECISION_FIELDS),
+            errors=place_errors(forms.refusal_problems(exc, t), DECISION_FIELDS),
             action=action,
             status=409 if isinstance(exc, Conflict) else 422,
         )

@@ -170,12 +170,7 @@ def raise_objection(
 
 def _problems(exc: Exception, t: Translator) -> list[dict[str, Any]]:
     """Return the errors of a refused objection, each naming the form field that shows it."""
-    if isinstance(exc, ValidationError):
-        problems = forms.validation_errors(exc, t)
-    elif isinstance(exc, InvalidInput | Conflict) and exc.errors:
-        problems = list(exc.errors)
-    else:
-        problems = [{"field": "form", "message": getattr(exc, "detail", str(exc))}]
+    problems = forms.refusal_problems(exc, t)
     for p in problems:
         # proposed_correction.<code> is shown beside that item's "correct value" field.
         field = str(p.get("field", ""))
