@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from exchange.core import errors
+
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024
 _NEXT_RE = re.compile(r"^/console(?:/[^\s\\]*)?(?:\?[^\s\\]*)?$")
@@ -77,14 +79,8 @@ def safe_next(target: str | None, default: str = "/console/") -> str:
 
 
 def field_path(loc: Iterable[Any]) -> str:
-    """Render a validation location as the services do: ``items[2].code``."""
-    path = ""
-    for part in loc:
-        if isinstance(part, int):
-            path = f"{path}[{part}]"
-        else:
-            path = f"{path}.{part}" if path else str(part)
-    return path or "form"
+    """Render a validation location as the services do: ``items[2].code`` (``form`` if empty)."""
+    return errors.field_path(loc, empty="form")
 
 
 def errors_by_field(errors: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]:

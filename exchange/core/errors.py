@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -93,6 +94,21 @@ def problem(
     if extra:
         body.update(extra)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def field_path(loc: Iterable[Any], *, empty: str = "body") -> str:
+    """Render a validation location as the services name fields: ``items[2].code``.
+
+    ``empty`` names the whole input when the location is empty (``body``, or ``form`` in the
+    console).
+    """
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path = f"{path}[{part}]"
+        else:
+            path = f"{path}.{part}" if path else str(part)
+    return path or empty
 
 
 def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:

@@ -28,7 +28,7 @@ from urllib.parse import parse_qsl
 from fastapi import Path, Request
 from fastapi.routing import APIRoute
 
-from exchange.core.errors import InvalidInput
+from exchange.core.errors import InvalidInput, field_path
 
 INT32_MAX = 2**31 - 1  # the largest value of an ``Integer`` column (PostgreSQL ``integer``)
 INT64_MAX = 2**63 - 1  # the largest value of a ``BigInteger`` column, and of SQLite's INTEGER
@@ -70,17 +70,6 @@ def nul_locations(value: Any, loc: tuple[str | int, ...] = ()) -> Iterator[tuple
             yield from nul_locations(item, (*loc, index))
 
 
-def field_name(loc: tuple[str | int, ...]) -> str:
-    """Return ``loc`` as the API names fields in errors: ``items[2].code`` (``body`` if empty)."""
-    name = ""
-    for part in loc:
-        if isinstance(part, int):
-            name = f"{name}[{part}]"
-        else:
-            name = f"{name}.{part}" if name else str(part)
-    return name or "body"
-
-
 def _is_json(content_type: str | None) -> bool:
     if not content_type:
         return True  # parsed as JSON when the route takes a body
@@ -117,7 +106,7 @@ async def _body_fields(request: Request) -> list[str]:
         data = await request.json()
     except ValueError:
         return []  # not JSON: the route refuses it as such
-    return list(dict.fromkeys(field_name(loc) for loc in nul_locations(data)))
+    return list(dict.fromkeys(field_path(loc) for loc in nul_locations(data)))
 
 
 async def refuse_nul(request: Request) -> None:

@@ -29,7 +29,7 @@ from connectors.base import BindingInvalid, Connector, LookupResult, SourceUnava
 from exchange.bindings.errors import NotBound
 from exchange.bindings.pool import ConnectorPool
 from exchange.core.db import utcnow
-from exchange.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from exchange.core.errors import Conflict, Forbidden, InvalidInput, NotFound, field_path
 from exchange.core.settings import Settings
 from exchange.grants.enforcer import Decision
 from exchange.grants.rules import not_shared_reason
@@ -125,7 +125,7 @@ def parse_request(trail: AuditTrail, data: Any, *, max_batch: int) -> LookupRequ
         return LookupRequest.model_validate(data)
     except ValidationError as exc:
         errors = [
-            {"field": _field(e["loc"]), "message": e["msg"], "type": e["type"]}
+            {"field": field_path(e["loc"]), "message": e["msg"], "type": e["type"]}
             for e in exc.errors()
         ]
         fields = ", ".join(sorted({e["field"] for e in errors}))
@@ -134,13 +134,6 @@ def parse_request(trail: AuditTrail, data: Any, *, max_batch: int) -> LookupRequ
 
 def _strings(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(v, str) for v in value)
-
-
-def _field(loc: Sequence[Any]) -> str:
-    path = ""
-    for p in loc:
-        path = f"{path}[{p}]" if isinstance(p, int) else (f"{path}.{p}" if path else str(p))
-    return path or "body"
 
 
 def check_resource(view: ResourceView | None, code: str) -> ResourceView:
