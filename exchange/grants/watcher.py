@@ -69,6 +69,8 @@ class PolicyWatcher(Watcher):
                 backoff = 0.2
             except Exception as exc:
                 self.connected.clear()
+                if self._stop.is_set():  # closed under the listener: nothing was lost
+                    return
                 log.warning(
                     "%s policy watcher lost its connection (%s); retrying",
                     self.kind,

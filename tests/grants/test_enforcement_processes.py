@@ -104,7 +104,11 @@ def _revoke_and_reinstate(db: Session, probe: Probe) -> list[float]:
     gid = add_grant(db)
     ready = probe.next_line()
     assert ready.startswith("READY"), ready
-    assert probe.flip()[0] is True  # the probe sees the grant before we start
+    # The probe may have read the policy before the grant committed (it then says 0 first
+    # and 1 once its watcher brings the grant in): wait for it to see the grant.
+    deadline = time.monotonic() + 5.0
+    while probe.flip(timeout=max(0.1, deadline - time.monotonic()))[0] is not True:
+        pass
     delays = []
     # Revoke: written and committed here, with the policy bump, as the lifecycle does.
     committed = time.time()
