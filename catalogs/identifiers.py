@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import re
 from datetime import date
 
@@ -16,7 +17,9 @@ _USCC_RE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
 
 def resident_id_check_digit(first17: str) -> str:
     """Return the ISO 7064 MOD 11-2 check character for the first 17 digits."""
-    total = sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS, strict=True))
+    if len(first17) != len(_ID_WEIGHTS):
+        raise ValueError(f"need the first 17 digits, got {len(first17)} characters")
+    total = sum(map(operator.mul, map(int, first17), _ID_WEIGHTS))  # every pull checks keys
     return _ID_CHECK[total % 11]
 
 

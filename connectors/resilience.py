@@ -33,8 +33,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, Protocol, TypeVar
 
@@ -177,26 +177,42 @@ class ConcurrencyLimit:
         self.in_flight = 0
         self.rejected = 0
 
-    @asynccontextmanager
-    async def slot(self, label: str) -> AsyncIterator[None]:
+    def slot(self, label: str) -> _Slot:
         """Hold one slot for the block, or raise ``SourceUnavailable("overloaded")`` at once."""
-        if self._admitted >= self.limit + self.waiting:
-            self.rejected += 1
+        return _Slot(self, label)
+
+
+class _Slot:
+    """One call's place under a ``ConcurrencyLimit`` (a plain class: it is on every lookup)."""
+
+    __slots__ = ("_label", "_limit")
+
+    def __init__(self, limit: ConcurrencyLimit, label: str) -> None:
+        self._limit = limit
+        self._label = label
+
+    async def __aenter__(self) -> None:
+        limit = self._limit
+        if limit._admitted >= limit.limit + limit.waiting:
+            limit.rejected += 1
             raise SourceUnavailable(
                 "overloaded",
-                f"{label}: {self.limit} calls already in flight and {self.waiting} waiting",
+                f"{self._label}: {limit.limit} calls already in flight and {limit.waiting} waiting",
                 retry_after=OVERLOADED_RETRY_AFTER,
             )
-        self._admitted += 1
+        limit._admitted += 1
         try:
-            async with self._semaphore:
-                self.in_flight += 1
-                try:
-                    yield
-                finally:
-                    self.in_flight -= 1
-        finally:
-            self._admitted -= 1
+            await limit._semaphore.acquire()
+        except BaseException:
+            limit._admitted -= 1
+            raise
+        limit.in_flight += 1
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        limit = self._limit
+        limit.in_flight -= 1
+        limit._semaphore.release()
+        limit._admitted -= 1
 
 
 @dataclass(frozen=True)

@@ -24,9 +24,9 @@ import threading
 import time
 from abc import abstractmethod
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from connectors.adapters.workers import Workers
 from connectors.base import (
     Binding,
     BindingInvalid,
@@ -55,9 +55,7 @@ class ThreadedConnector(Connector):
         self.timeout_seconds = timeout_seconds
         self.label = f"{self.name} source of {binding.resource_code}"
         self._local = threading.local()  # the running call's deadline and holder
-        self._executor = ThreadPoolExecutor(
-            max_workers=workers, thread_name_prefix=f"datarun-{self.name}"
-        )
+        self._workers = Workers(workers, f"datarun-{self.name}")
 
     # ---- the interface -------------------------------------------------------------------
 
@@ -133,23 +131,27 @@ class ThreadedConnector(Connector):
         return getattr(self._local, "deadline", None)
 
     def _shutdown(self, *, wait: bool) -> None:
-        self._executor.shutdown(wait=wait, cancel_futures=True)
+        self._workers.shutdown(wait=wait)
 
     # ---- plumbing ------------------------------------------------------------------------
 
     async def _call(self, fn: Callable[..., T], *args: Any, keys: Sequence[str] = ()) -> T:
         loop = asyncio.get_running_loop()
         holder: dict[str, Any] = {}
-        future = loop.run_in_executor(self._executor, self._guarded, holder, fn, args, keys)
+        future: asyncio.Future[T] = loop.create_future()
+        self._workers.submit(loop, future, self._guarded, holder, fn, args, keys)
+        timer = loop.call_later(self.timeout_seconds, _expire, future)
         try:
-            return await asyncio.wait_for(future, self.timeout_seconds)
-        except (TimeoutError, asyncio.CancelledError) as exc:
+            return await future
+        except (_Expired, asyncio.CancelledError) as exc:
             self._abandon(holder)  # our deadline or the caller's: stop it at the source
             if isinstance(exc, asyncio.CancelledError):
                 raise
             raise SourceUnavailable(
                 "timeout", f"{self.label}: no answer within {self.timeout_seconds:g} s"
             ) from None
+        finally:
+            timer.cancel()
 
     def _guarded(
         self, holder: dict[str, Any], fn: Callable[..., T], args: tuple[Any, ...], keys: Any
@@ -166,6 +168,15 @@ class ThreadedConnector(Connector):
             raise error from None
         finally:
             self._local.deadline = None
+
+
+class _Expired(Exception):
+    """The connector's own deadline passed before the worker answered."""
+
+
+def _expire(future: asyncio.Future[Any]) -> None:
+    if not future.done():
+        future.set_exception(_Expired())
 
 
 def scrub(text: str, keys: Sequence[str], secrets: Sequence[str] = ()) -> str:

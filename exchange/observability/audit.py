@@ -19,8 +19,11 @@ from exchange.observability import metrics
 
 
 def _count(records: Sequence[AuditRecord]) -> None:
+    if len(records) == 1:  # most appends: one pull, one entry
+        metrics.child(metrics.DECISIONS, records[0].decision).inc()
+        return
     for decision, n in Counter(r.decision for r in records).items():
-        metrics.DECISIONS.labels(decision).inc(n)
+        metrics.child(metrics.DECISIONS, decision).inc(n)
 
 
 class MeteredAuditLog:

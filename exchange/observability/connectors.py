@@ -13,7 +13,8 @@ class ConnectorMetrics:
         self, connector: ResilientConnector, operation: str, outcome: str, seconds: float
     ) -> None:
         """Observe one call's duration under its resource, provider, adapter and outcome."""
-        metrics.CONNECTOR_CALLS.labels(
+        metrics.child(
+            metrics.CONNECTOR_CALLS,
             connector.binding.resource_code,
             connector.provider or "",
             connector.inner.name,

@@ -13,7 +13,13 @@ key, a name or a token.
 
 from __future__ import annotations
 
+import functools
+from typing import TypeVar
+
 from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client.metrics import MetricWrapperBase
+
+M = TypeVar("M", bound=MetricWrapperBase)
 
 # Request latency: 5 ms … 10 s (a pull's deadline is a few seconds).
 _HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -104,11 +110,21 @@ BREAKER_VALUES = {"closed": 0.0, "half_open": 1.0, "open": 2.0}
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
+@functools.lru_cache(maxsize=4096)
+def child(metric: M, *values: str) -> M:
+    """Return ``metric.labels(*values)``, remembered: the hot paths (every pull) call this.
+
+    ``labels()`` checks and converts every value and takes the metric's lock on each call;
+    the children it returns live as long as their metric, and label values are bounded.
+    """
+    return metric.labels(*values)
+
+
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
     """Count one answered request and observe its duration (the middleware's observer)."""
     method = method if method in _METHODS else "OTHER"
-    HTTP_REQUESTS.labels(method, route, str(status)).inc()
-    HTTP_DURATION.labels(method, route).observe(seconds)
+    child(HTTP_REQUESTS, method, route, str(status)).inc()
+    child(HTTP_DURATION, method, route).observe(seconds)
 
 
 def process_exit() -> None:

@@ -237,9 +237,10 @@ async def _lookup(
     hub: Hub, code: str, keys: Sequence[str], items: Sequence[str], timeout: float | None
 ) -> tuple[Connector, LookupResult]:
     try:
+        if timeout is None:  # a pull: the connector's own deadline is the bound
+            return await _ask(hub, code, keys, items)
         async with asyncio.timeout(timeout):
-            connector = await hub.connector_pool.get(code)
-            return connector, await connector.lookup(list(keys), list(items))
+            return await _ask(hub, code, keys, items)
     except TimeoutError:
         if timeout is None:  # not ours: the resilience layer turns its own into SourceError
             raise
@@ -272,6 +273,13 @@ async def _lookup(
             source_reason=exc.reason,
             transient=exc.transient,
         ) from None
+
+
+async def _ask(
+    hub: Hub, code: str, keys: Sequence[str], items: Sequence[str]
+) -> tuple[Connector, LookupResult]:
+    connector = await hub.connector_pool.get(code)
+    return connector, await connector.lookup(list(keys), list(items))
 
 
 async def _logged(
