@@ -13,6 +13,8 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.orm import Session
 
+from exchange.objections.models import DataObjection
+from exchange.records.masking import mask_resident_id
 from tests.console.support import person
 from tests.tracker.entries import ID_CARD, log_accesses
 from tests.tracker.idp import ALICE
@@ -49,7 +51,10 @@ def test_a_window_staff_member_raises_an_objection_the_provider_answers_it(
     page.click("#record-form button[type=submit]")
     form = page.locator("#objection-form")
     expect(form.get_by_label("资源代码")).to_have_value(ID_CARD)
-    expect(form.get_by_label("记录主键值")).to_have_value(ALICE)
+    # The entry's key (Alice's ID number) is shown masked and read-only, never in full.
+    expect(form.get_by_label("记录主键值")).to_have_value(mask_resident_id(ALICE))
+    expect(form.get_by_label("记录主键值")).not_to_be_editable()
+    assert ALICE not in page.content()
     expect(form.get_by_label("办件编号")).to_have_value("ESF-2026-0000")
 
     # Nothing ticked: the error sits beside the items and nothing is saved.
@@ -68,6 +73,8 @@ def test_a_window_staff_member_raises_an_objection_the_provider_answers_it(
     expect(page.locator("#done")).to_have_text("异议已提交，等待提供部门答复。")
     expect(page.locator(".page-head .badge")).to_have_text("待处理")
     objection_id = int(re.search(r"/objections/(\d+)", page.url).group(1))  # type: ignore[union-attr]
+    raised = db.get(DataObjection, objection_id)
+    assert raised is not None and raised.subject_key == ALICE  # the entry's key, in full
     link = f"a[href='/console/objections/{objection_id}']"
 
     page.click("nav >> text=数据异议")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from html import unescape
 from typing import Any
 
 import pytest
@@ -13,11 +14,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from exchange.objections.models import DataObjection
+from exchange.records.masking import mask_resident_id
 from tests.console.support import person
 from tests.tracker.entries import ID_CARD, log_accesses
-from tests.tracker.idp import ALICE, BAD_CHECK
+from tests.tracker.idp import ALICE, BAD_CHECK, BOB
 
 WINDOW_PERSON = "zrzyt-window"  # 不动产登记窗口 staff: the window system's role, as a person
+MASKED_ALICE = mask_resident_id(ALICE)  # 330106********002X: as a masked grant shows it
+_INPUT = re.compile(r'<input id="f-[^"]*" name="([^"]+)" type="text" value="([^"]*)"([^>]*)>')
 
 
 @pytest.fixture
@@ -44,6 +48,11 @@ def valid_form(csrf: str, **overrides: Any) -> dict[str, Any]:
     }
     data.update(overrides)
     return data
+
+
+def text_inputs(html: str) -> dict[str, tuple[str, bool]]:
+    """Return the page's text inputs: name -> (value, read-only)."""
+    return {n: (unescape(v), " readonly" in rest) for n, v, rest in _INPUT.findall(html)}
 
 
 def stored(db: Session) -> list[DataObjection]:
@@ -91,7 +100,8 @@ def test_an_access_log_entry_names_the_record(
     own, other = logged.alice[0], logged.alice[1]  # the window's pull; 民政厅's denied one
     form = window.get("/console/objections/new", params={"audit_seq": own}).text
     assert 'id="objection-form"' in form
-    assert f'value="{ALICE}"' in form and f'value="{ID_CARD}"' in form
+    assert f'value="{MASKED_ALICE}"' in form and f'value="{ID_CARD}"' in form
+    assert ALICE not in form  # the entry's key is never shown in full
     assert 'value="ESF-2026-0000"' in form  # the entry's case comes along
     # Another department's entry fills nothing in.
     theirs = window.get("/console/objections/new", params={"audit_seq": other}).text
@@ -114,6 +124,89 @@ def test_an_access_log_entry_names_the_record(
     )
     assert refused.status_code == 422 and 'id="audit_seq-error"' in refused.text
     assert len(stored(db)) == 1
+
+
+def test_an_entry_s_key_is_shown_masked_and_the_post_takes_it_from_the_entry(
+    app: FastAPI, window: TestClient, db: Session, as_person: Callable[[str], Any]
+) -> None:
+    logged = log_accesses(app)
+    own = logged.alice[0]
+    assert ALICE[:6] + "*" * 8 + ALICE[-4:] == MASKED_ALICE
+    form = window.get("/console/objections/new", params={"audit_seq": own}).text
+    assert ALICE not in form and ALICE[6:14] not in form
+    shown = text_inputs(form)
+    assert shown["key"] == (MASKED_ALICE, True)  # masked, and read-only
+    assert shown["audit_seq"] == (str(own), False)
+    assert "由访问日志序号确定" in form
+
+    # Post the form as the browser would: the masked text goes back, never the key.
+    posted = {name: value for name, (value, _) in shown.items()}
+    refused = window.post(
+        "/console/objections/new",
+        data=valid_form(window.csrf, **posted, items=[], **{"correct-name": ""}),
+    )
+    assert refused.status_code == 422 and 'id="items-error"' in refused.text
+    assert ALICE not in refused.text and text_inputs(refused.text)["key"] == (MASKED_ALICE, True)
+    assert stored(db) == []
+
+    raised = window.post("/console/objections/new", data=valid_form(window.csrf, **posted))
+    assert raised.status_code == 200, raised.text
+    [row] = stored(db)
+    assert (row.subject_key, row.audit_seq, row.case_id) == (ALICE, own, "ESF-2026-0000")
+    assert row.resource.code == ID_CARD and row.key_item == "id_number"
+    # The provider sees the objection against Alice's real record.
+    provider = as_person("gat-admin")
+    assert ALICE in provider.get(f"/console/objections/{row.id}").text
+
+
+def test_a_typed_key_with_an_entry_must_be_the_entry_s_key(
+    app: FastAPI, window: TestClient, db: Session
+) -> None:
+    logged = log_accesses(app)
+    own, other, bob = logged.alice[0], logged.alice[1], logged.bob[0]
+
+    # A different key with the entry: kept as typed, refused beside the entry number.
+    wrong = window.post(
+        "/console/objections/new", data=valid_form(window.csrf, key=BOB, audit_seq=str(own))
+    )
+    assert wrong.status_code == 422 and 'id="audit_seq-error"' in wrong.text
+    assert ALICE not in wrong.text and f'value="{BOB}"' in wrong.text
+    # The masked key of one entry with the number of another own entry: refused alike.
+    switched = window.post(
+        "/console/objections/new",
+        data=valid_form(window.csrf, key=MASKED_ALICE, audit_seq=str(bob)),
+    )
+    assert switched.status_code == 422 and 'id="audit_seq-error"' in switched.text
+    assert ALICE not in switched.text and BOB not in switched.text
+    # Another department's entry fills nothing and is refused, masked key or full.
+    for key in (MASKED_ALICE, ALICE):
+        theirs = window.post(
+            "/console/objections/new",
+            data=valid_form(window.csrf, key=key, audit_seq=str(other)),
+        )
+        assert theirs.status_code == 422
+        assert re.search(r'id="audit_seq-error">[^<]*not your department', theirs.text)
+        assert text_inputs(theirs.text)["key"] == (key, False)
+    # The masked text without its entry is never a key.
+    masked = window.post("/console/objections/new", data=valid_form(window.csrf, key=MASKED_ALICE))
+    assert masked.status_code == 422
+    assert 'id="key-error">遮蔽显示的主键值不能作为主键' in masked.text
+    assert stored(db) == []
+
+    # The full key typed with the entry is the entry's: accepted, and shown masked.
+    blank = window.post(
+        "/console/objections/new",
+        data=valid_form(window.csrf, key=ALICE, audit_seq=str(own), description=""),
+    )
+    assert blank.status_code == 422 and 'id="description-error"' in blank.text
+    assert ALICE not in blank.text and text_inputs(blank.text)["key"] == (MASKED_ALICE, True)
+    raised = window.post(
+        "/console/objections/new",
+        data=valid_form(window.csrf, key=ALICE, audit_seq=str(own)),
+    )
+    assert raised.status_code == 200, raised.text
+    [row] = stored(db)
+    assert (row.subject_key, row.audit_seq) == (ALICE, own)
 
 
 def test_invalid_input_is_shown_beside_the_field_and_nothing_is_stored(

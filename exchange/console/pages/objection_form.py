@@ -1,8 +1,21 @@
 """The objection form: a department's people raise a data objection against a record.
 
 The record is named by resource and key, or by the department's own access-log entry that
-showed it (its resource and key are then filled in). The post goes through the same
+showed it (its resource and case are then filled in). The post goes through the same
 shape and service as ``POST /v1/objections``; their errors are shown beside the field.
+
+Entry and key. An entry number of the viewer's own department (one naming a resource and
+a key) decides the record's key: the form never shows that key in full (it may be a
+citizen's 公民身份号码 the person did not type) but masked, as a masked grant shows an ID
+number (``330102********1234``), and read-only. The post carries only that masked text;
+the key is taken again from the entry, server-side, and the masked text is never a key.
+A key typed together with an entry number must be the entry's key: left blank, the masked
+text as shown, or the full key are taken as the entry's; any other key is kept as typed
+and refused by the service, beside the entry number, as the API refuses a key that is not
+its entry's. An entry of another department (or none, or one naming no record) fills
+nothing and is refused by the service the same way. Without an entry number the typed key
+is the key, but one holding the mask character ``*`` is refused beside the key field: it
+can only be an entry's masked key whose entry number was taken away.
 """
 
 from __future__ import annotations
@@ -26,6 +39,7 @@ from exchange.core.deps import DbSession
 from exchange.core.errors import Conflict, InvalidInput, NotFound
 from exchange.objections import repository, service
 from exchange.objections.schemas import ObjectionCreate
+from exchange.records.masking import mask_resident_id
 
 router = APIRouter(route_class=ConsoleRoute)
 RECORD_FIELDS = ("resource_code", "key", "audit_seq")  # the first step: which record
@@ -34,6 +48,7 @@ CORRECT = "correct-"  # the form's "value believed correct" field of item <code>
 MAX_CORRECTIONS = 200
 # Cut-offs a little above the API's own limits, so an overlong value is refused, not cut.
 _LIMITS = {"resource_code": 64, "key": 300, "key_item": 80, "audit_seq": 24, "case_id": 160}
+MASK = "*"  # what the masking helpers put in place of the hidden characters
 
 
 def _values(form: Mapping[str, Any], items: list[str]) -> dict[str, Any]:
@@ -50,18 +65,34 @@ def _values(form: Mapping[str, Any], items: list[str]) -> dict[str, Any]:
     return values
 
 
-def _from_entry(session: Session, viewer: Viewer, values: dict[str, Any]) -> None:
-    """Fill resource and key from the viewer's department's own access-log entry."""
+def masked_key(key: str) -> str:
+    """Return a record key as the form shows an entry's key: 330102********1234."""
+    return mask_resident_id(key)
+
+
+def _from_entry(session: Session, viewer: Viewer, values: dict[str, Any]) -> str | None:
+    """Fill the record from the viewer's department's own access-log entry; return its key.
+
+    The key field is then the entry's key masked; the returned full key is the one to use.
+    None when the entry is not the department's (nothing is filled: the service then says
+    why it does not fit) or when a different key was typed (kept, and refused likewise).
+    """
     seq = values["audit_seq"]
-    if not (seq.isascii() and seq.isdigit()) or (values["resource_code"] and values["key"]):
-        return
+    if not (seq.isascii() and seq.isdigit()):
+        return None
     entry = repository.audit_entry(session, int(seq)) if len(seq) < 19 else None
-    # Another department's entry fills nothing; the service then says why it does not fit.
     if entry is None or entry.department != viewer.department or not entry.resource_code:
-        return
+        return None
     values["resource_code"] = values["resource_code"] or entry.resource_code
-    values["key"] = values["key"] or (entry.subject_key or "")
     values["case_id"] = values["case_id"] or (entry.case_id or "")
+    key = entry.subject_key
+    if not key:
+        return None
+    shown = masked_key(key)
+    if values["key"] not in ("", shown, key):
+        return None
+    values["key"] = shown  # never the full key: it goes back to the browser
+    return key
 
 
 def _form_page(
@@ -71,6 +102,8 @@ def _form_page(
     values: dict[str, Any],
     problems: list[dict[str, Any]] | None = None,
     status: int = 200,
+    *,
+    key_from_entry: bool = False,
 ) -> Response:
     resource: Resource | None = None
     if values["resource_code"]:
@@ -95,6 +128,7 @@ def _form_page(
             "values": values,
             "errors": errors,
             "resource": resource,
+            "key_from_entry": key_from_entry,
             "key_items": [(i.code, i.name) for i in resource.items if i.is_key] if resource else [],
         },
         status=status,
@@ -116,7 +150,7 @@ def objection_form(
     authz.require(viewer.principal, obj=service.OBJECT, act="raise")
     given = {"resource_code": resource_code, "key": key, "audit_seq": audit_seq}
     values = _values({**given, "case_id": case_id}, [])
-    _from_entry(session, viewer, values)
+    entry_key = _from_entry(session, viewer, values)
     problems = []
     if not values["resource_code"] and any(given.values()):
         # "Next" named no record: an entry that is not the department's, or no resource.
@@ -125,7 +159,9 @@ def objection_form(
             problems.append({"field": "audit_seq", "message": t("objections.no_entry")})
         else:
             problems.append({"field": "resource_code", "message": t("form.required")})
-    return _form_page(request, session, viewer, values, problems)
+    return _form_page(
+        request, session, viewer, values, problems, key_from_entry=entry_key is not None
+    )
 
 
 @router.post("/objections/new")
@@ -140,12 +176,16 @@ def raise_objection(
     authz.require(viewer.principal, obj=service.OBJECT, act="raise")
     t = Translator(language_of(request))
     values = _values(form, [str(v) for v in form.getlist("items")])
-    _from_entry(session, viewer, values)
+    entry_key = _from_entry(session, viewer, values)
+    # The entry's key, never the posted (masked) text; without an entry, the typed key.
+    key = entry_key if entry_key is not None else values["key"]
+    problems: list[dict[str, Any]] = []
+    data: ObjectionCreate | None = None
     try:
         data = ObjectionCreate.model_validate(
             {
                 "resource_code": values["resource_code"],
-                "key": values["key"],
+                "key": key,
                 "key_item": values["key_item"] or None,
                 "items": values["items"],
                 "description": values["description"],
@@ -154,6 +194,17 @@ def raise_objection(
                 "audit_seq": values["audit_seq"] or None,
             }
         )
+    except ValidationError as exc:
+        problems = _problems(exc, t)
+    if entry_key is None and MASK in key and not values["audit_seq"]:
+        # A masked key without its entry. (With an entry number that did not give the key,
+        # the service refuses the pair: the entry is not this department's access to it.)
+        problems.append({"field": "key", "message": t("objections.masked_key")})
+    if problems or data is None:
+        return _form_page(
+            request, session, viewer, values, problems, 422, key_from_entry=entry_key is not None
+        )
+    try:
         objection = service.raise_for_department(
             session,
             data=data,
@@ -161,10 +212,18 @@ def raise_objection(
             authz=authz,
             settings=request.app.state.settings,
         )
-    except (ValidationError, InvalidInput, Conflict) as exc:
+    except (InvalidInput, Conflict) as exc:
         session.rollback()
         status = 409 if isinstance(exc, Conflict) else 422
-        return _form_page(request, session, viewer, values, _problems(exc, t), status=status)
+        return _form_page(
+            request,
+            session,
+            viewer,
+            values,
+            _problems(exc, t),
+            status,
+            key_from_entry=entry_key is not None,
+        )
     return redirect(f"/console/objections/{objection.id}?done=raised")
 
 
