@@ -18,6 +18,7 @@ lookups already running on it finish.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import logging
@@ -86,12 +87,30 @@ class ConnectorPool:
         self._tasks: set[asyncio.Task[None]] = set()
         self._observer = observer
         self._provider_limits: dict[str, ConcurrencyLimit] = {}
+        self._flights: dict[str, asyncio.Task[Connector]] = {}
 
     async def get(self, resource_code: str) -> Connector:
         """Return the live connector of the resource; raise ``NotBound`` if none is enabled."""
         entry = self._entries.get(resource_code)
         if entry is not None and self._clock() - entry.checked_at < self._refresh:
             return entry.connector
+        # One read of the binding at a time: the pulls arriving meanwhile wait for it
+        # rather than each reading (and decrypting) the same row.
+        loop = asyncio.get_running_loop()
+        flight = self._flights.get(resource_code)
+        if flight is None or flight.get_loop() is not loop:
+            flight = loop.create_task(self._reload(resource_code))
+            self._flights[resource_code] = flight
+            flight.add_done_callback(functools.partial(self._landed, resource_code))
+        return await asyncio.shield(flight)
+
+    def _landed(self, resource_code: str, flight: asyncio.Task[Connector]) -> None:
+        if self._flights.get(resource_code) is flight:
+            del self._flights[resource_code]
+        if not flight.cancelled():
+            flight.exception()  # each waiter got it; nobody else must see it as lost
+
+    async def _reload(self, resource_code: str) -> Connector:
         loaded = await asyncio.to_thread(self._load, resource_code)
         if loaded is None:
             self._retire(self._pop(resource_code))
@@ -116,6 +135,7 @@ class ConnectorPool:
 
     def invalidate(self, resource_code: str) -> None:
         """Make the next ``get`` re-read the binding (it changed in this process)."""
+        self._flights.pop(resource_code, None)  # a read begun before the edit does not count
         with self._lock:
             entry = self._entries.get(resource_code)
             if entry is not None:

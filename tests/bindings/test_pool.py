@@ -88,3 +88,38 @@ def test_concurrent_first_gets_share_one_connector(
         await pool.close()
 
     asyncio.run(scenario())
+
+
+def test_pulls_arriving_while_the_binding_is_read_wait_for_that_one_read(
+    app: FastAPI, db: Session, people_resource: Resource, department_db: Path
+) -> None:
+    """After refresh_seconds, 32 concurrent pulls cause one read of the binding, not 32."""
+    _bind(db, app, department_db)
+    clock = Clock()
+    pool = ConnectorPool(app.state.sessionmaker, app.state.settings, refresh_seconds=5, clock=clock)
+    reads: list[str] = []
+    load = pool._load
+
+    def counted(code: str) -> object:
+        reads.append(code)
+        return load(code)
+
+    pool._load = counted  # type: ignore[method-assign,assignment]
+
+    async def scenario() -> None:
+        first = await pool.get(RESOURCE_CODE)
+        clock.now += 6
+        got = await asyncio.gather(*(pool.get(RESOURCE_CODE) for _ in range(32)))
+        assert {id(c) for c in got} == {id(first)}  # unchanged binding: the same connector
+        assert reads == [RESOURCE_CODE, RESOURCE_CODE]
+        # A caller that gives up does not cut the read the others wait for.
+        clock.now += 6
+        quitter = asyncio.ensure_future(pool.get(RESOURCE_CODE))
+        stayer = asyncio.ensure_future(pool.get(RESOURCE_CODE))
+        await asyncio.sleep(0)
+        quitter.cancel()
+        assert await stayer is first
+        assert len(reads) == 3
+        await pool.close()
+
+    asyncio.run(scenario())
