@@ -7,23 +7,16 @@ failure raises ``AuditUnavailable`` (503): the caller must then send no data.
 
 Several hub processes on one PostgreSQL append to one chain: every append transaction
 locks the head row (``SELECT … FOR UPDATE``) and reads the chain head inside the lock.
-Within a process, group commit lets one appender thread write everything queued
-meanwhile in one transaction, each caller waiting for the commit that holds its entry.
+Within a process, group commit (``exchange.audit.groupcommit``) lets one appender thread
+write everything queued meanwhile in one transaction, each caller waiting for the commit
+that holds its entry. This module writes the entries, checkpoints and signed head.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import queue
-import threading
-import time
-import weakref
 from collections.abc import Sequence
-from concurrent.futures import Future
-from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,6 +24,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from exchange.audit import checkpoints, repository
 from exchange.audit.errors import AuditUnavailable
+from exchange.audit.groupcommit import GroupCommit, KeptConnection
 from exchange.audit.keys import Signer, SigningKey
 from exchange.audit.records import AppendedEntry, AuditRecord, stored_values
 from exchange.audit.rules import (
@@ -49,27 +43,10 @@ from exchange.observability.dberrors import describe_db_error
 log = logging.getLogger("datarun.audit")
 
 
-@dataclass
-class _Pending:
-    records: list[AuditRecord]
-    # A thread's caller waits on ``future``; an async caller on ``waiter``, settled on its
-    # loop (one wake-up per loop and commit), and sets ``abandoned`` if it stops waiting.
-    future: Future[list[AppendedEntry]] | None = None
-    waiter: asyncio.Future[list[AppendedEntry]] | None = None
-    abandoned: bool = False
-
-    def claim(self) -> bool:
-        """Whether the appender may write this (False: its caller gave up before)."""
-        if self.future is not None:
-            return self.future.set_running_or_notify_cancel()
-        return not self.abandoned
-
-
 class AuditLog:
     """The hub's access log writer (one per process; thread-safe)."""
 
     def __init__(self, url: str, settings: Settings, *, group_commit: bool | None = None):
-        self._settings = settings
         self._engine = repository.make_audit_engine(url)
         self._signer = Signer(settings.secret_key.get_secret_value())
         self._dir = checkpoints.checkpoint_dir(settings)
@@ -77,11 +54,10 @@ class AuditLog:
         self._period = timedelta(seconds=settings.audit_checkpoint_seconds)
         self._timeout = settings.audit_append_timeout_seconds
         self._group = settings.audit_group_commit if group_commit is None else group_commit
-        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._start_lock = threading.Lock()
         self._tail = False  # entries written here that no checkpoint covers yet
-        self._kept: Connection | None = None  # the appender thread's own connection
+        self._committer = GroupCommit(
+            self, self._engine, timeout=self._timeout, batch_max=settings.audit_batch_max
+        )
 
     @property
     def engine(self) -> Engine:
@@ -101,15 +77,7 @@ class AuditLog:
             return []
         if not self._group:
             return self._write(batch)
-        pending = self._submit(batch, future=Future())
-        assert pending.future is not None
-        try:
-            return pending.future.result(timeout=self._timeout)
-        except FutureTimeout:
-            pending.future.cancel()  # not written if still queued
-            raise AuditUnavailable(
-                f"the access log did not commit within {self._timeout:g} s"
-            ) from None
+        return self._committer.append(batch)
 
     async def aappend(self, record: AuditRecord) -> AppendedEntry:
         """Commit one entry from async code without blocking the event loop."""
@@ -122,19 +90,7 @@ class AuditLog:
             return []
         if not self._group:
             return await asyncio.to_thread(self._write, batch)
-        waiter = asyncio.get_running_loop().create_future()
-        pending = self._submit(batch, waiter)
-        try:
-            async with asyncio.timeout(self._timeout):
-                return await waiter
-        except TimeoutError:
-            pending.abandoned = True  # not written if still queued
-            raise AuditUnavailable(
-                f"the access log did not commit within {self._timeout:g} s"
-            ) from None
-        except asyncio.CancelledError:
-            pending.abandoned = True
-            raise
+        return await self._committer.aappend(batch)
 
     def checkpoint(self, *, force: bool = False) -> dict[str, Any] | None:
         """Make a checkpoint now if one is due (or, with ``force``, if any entry is uncovered)."""
@@ -170,26 +126,21 @@ class AuditLog:
 
     def close(self) -> None:
         """Write what is queued, stop the appender thread and release connections."""
-        thread = self._thread
-        if thread is not None and thread.is_alive():
-            self._queue.put(None)
-            thread.join(timeout=self._timeout + 5)
-        self._thread = None
-        self._drop_kept()
+        self._committer.close()
         self._engine.dispose()
 
     # Writing -------------------------------------------------------------------------------
 
-    def _write(self, records: list[AuditRecord], *, kept: bool = False) -> list[AppendedEntry]:
+    def _write(
+        self, records: list[AuditRecord], *, kept: KeptConnection | None = None
+    ) -> list[AppendedEntry]:
         """Append ``records`` in one transaction under the log's lock.
 
-        ``kept``: on the appender thread's own connection, kept from one commit to the next
-        (checking a connection out of the pool, pinging it and checking it back in cost
-        about a third of the appender's time).
+        ``kept``: on the appender thread's own connection, kept from one commit to the next.
         """
         try:
-            if kept:
-                appended, key, doc = self._write_kept(records)
+            if kept is not None:
+                appended, key, doc = kept.run(lambda conn: self._append(conn, records))
             else:
                 with self._engine.begin() as conn:
                     appended, key, doc = self._append(conn, records)
@@ -205,41 +156,13 @@ class AuditLog:
             checkpoints.publish(self._dir, [doc], [key.jwk])
         return appended
 
-    def _write_kept(
-        self, records: list[AuditRecord]
-    ) -> tuple[list[AppendedEntry], SigningKey, dict[str, Any] | None]:
-        """Append on the kept connection; if it fails before the commit, once on a new one.
-
-        A kept connection the database dropped meanwhile (a restart, an idle timeout) fails
-        on its first statement: nothing was written, so the batch is tried again on a fresh
-        connection. A failure at the commit itself is never retried (it may have happened).
-        """
-        while True:
-            reused = self._kept is not None and not (self._kept.closed or self._kept.invalidated)
-            if not reused:
-                self._kept = self._engine.connect()
-            conn = self._kept
-            assert conn is not None
-            committing = False
-            try:
-                transaction = conn.begin()
-                result = self._append(conn, records)
-                committing = True
-                transaction.commit()
-                return result
-            except Exception as exc:
-                self._drop_kept()
-                if committing or not reused or isinstance(exc, AuditUnavailable):
-                    raise
-
-    def _drop_kept(self) -> None:
-        """Close the kept connection (a failed one is invalidated: never reused)."""
-        kept, self._kept = self._kept, None
-        if kept is not None:
-            with contextlib.suppress(Exception):
-                kept.invalidate()
-            with contextlib.suppress(Exception):
-                kept.close()
+    def _checkpoint_tail(self) -> None:
+        """Checkpoint what no checkpoint covers yet (the idle appender thread's call)."""
+        try:
+            self.checkpoint()
+        except AuditUnavailable as exc:
+            log.warning("idle checkpoint failed: %s", exc)
+            self._tail = False
 
     def _append(
         self, conn: Connection, records: list[AuditRecord]
@@ -342,149 +265,3 @@ class AuditLog:
             repository.update_head(conn, **values)
         else:
             repository.save_head(conn, exists=False, **values)
-
-    # Group commit --------------------------------------------------------------------------
-
-    def _submit(
-        self,
-        records: list[AuditRecord],
-        waiter: asyncio.Future[list[AppendedEntry]] | None = None,
-        *,
-        future: Future[list[AppendedEntry]] | None = None,
-    ) -> _Pending:
-        pending = _Pending(records, future=future, waiter=waiter)
-        self._queue.put(pending)
-        self._ensure_thread()
-        return pending
-
-    def _ensure_thread(self) -> None:
-        # Always under the lock: the thread decides to exit under it too (see ``_appender``).
-        with self._start_lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(
-                    target=_appender, args=(weakref.ref(self),), name="audit-appender", daemon=True
-                )
-                self._thread.start()
-
-    def _take_batch(self, first: _Pending | None) -> tuple[list[_Pending], bool]:
-        """Collect what is queued behind ``first`` (up to the batch size); None means stop."""
-        batch: list[_Pending] = []
-        stop = first is None
-        count = 0
-        item = first
-        while item is not None:
-            if item.claim():
-                batch.append(item)
-                count += len(item.records)
-            if count >= self._settings.audit_batch_max:
-                break
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if item is None:
-                stop = True
-        return batch, stop
-
-    def _idle(self) -> bool:
-        """Checkpoint an idle tail; return whether the thread should now exit."""
-        if self._tail:
-            try:
-                self.checkpoint()
-            except AuditUnavailable as exc:
-                log.warning("idle checkpoint failed: %s", exc)
-                self._tail = False
-            return False
-        with self._start_lock:
-            if self._queue.empty():
-                self._thread = None
-                self._drop_kept()  # a new thread takes a new connection
-                return True  # the next append starts a new thread
-        return False
-
-    def _commit(self, batch: list[_Pending]) -> None:
-        records = [r for p in batch for r in p.records]
-        try:
-            appended = self._write(records, kept=True)
-        except AuditUnavailable as exc:
-            _settle(batch, error=exc)
-            return
-        except BaseException as exc:  # a bug must still release the callers (fail closed)
-            log.exception("access log appender failed", exc_info=exc)
-            _settle(batch, error=AuditUnavailable("the access log cannot be written"))
-            return
-        results = []
-        start = 0
-        for p in batch:
-            results.append(appended[start : start + len(p.records)])
-            start += len(p.records)
-        _settle(batch, results=results)
-
-
-def _settle(
-    batch: list[_Pending],
-    *,
-    results: list[list[AppendedEntry]] | None = None,
-    error: BaseException | None = None,
-) -> None:
-    """Release the callers of a batch: threads at once, async callers one loop call each loop."""
-    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Pending, Any]]] = {}
-    for i, p in enumerate(batch):
-        outcome: Any = error
-        if results is not None:
-            outcome = results[i]
-            if p.future is not None:
-                p.future.set_result(outcome)
-        else:
-            if p.future is not None:
-                p.future.set_exception(error)
-        if p.waiter is not None:
-            by_loop.setdefault(p.waiter.get_loop(), []).append((p, outcome))
-    for loop, items in by_loop.items():
-        with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
-            loop.call_soon_threadsafe(_settle_waiters, items, results is None)
-
-
-def _settle_waiters(items: list[tuple[_Pending, Any]], failed: bool) -> None:
-    for p, outcome in items:
-        waiter = p.waiter
-        if waiter is None or waiter.done():  # its caller gave up (timeout, cancelled)
-            continue
-        if failed:
-            waiter.set_exception(outcome)
-        else:
-            waiter.set_result(outcome)
-
-
-def _appender(ref: weakref.ref[AuditLog]) -> None:
-    """The appender thread: write whatever is queued as one batch; checkpoint an idle tail.
-
-    It holds its log only weakly while it waits, so a log nobody uses any more (an app
-    that was dropped without ``close``) lets its thread end.
-    """
-    idle_since = time.monotonic()
-    while True:
-        audit = ref()
-        if audit is None:
-            return
-        wait = audit._period.total_seconds() if audit._tail else 1.0
-        pending = audit._queue
-        del audit
-        try:
-            first = pending.get(timeout=wait)
-        except queue.Empty:
-            audit = ref()
-            if audit is None:
-                return
-            if (audit._tail or time.monotonic() - idle_since > 1.0) and audit._idle():
-                return
-            continue
-        audit = ref()
-        if audit is None:
-            return
-        batch, stop = audit._take_batch(first)
-        if batch:
-            audit._commit(batch)
-        idle_since = time.monotonic()
-        if stop:
-            return
