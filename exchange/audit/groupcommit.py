@@ -137,12 +137,13 @@ class GroupCommit:
 
     async def aappend(self, records: list[AuditRecord]) -> list[AppendedEntry]:
         """Queue ``records`` and await (on the event loop) the commit that holds them."""
-        waiter = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        waiter = loop.create_future()
         pending = self._submit(records, waiter)
+        timer = loop.call_later(self._timeout, _expire, waiter)  # lighter than a Timeout
         try:
-            async with asyncio.timeout(self._timeout):
-                return await waiter
-        except TimeoutError:
+            return await waiter
+        except _Expired:
             pending.abandoned = True  # not written if still queued
             raise AuditUnavailable(
                 f"the access log did not commit within {self._timeout:g} s"
@@ -150,6 +151,8 @@ class GroupCommit:
         except asyncio.CancelledError:
             pending.abandoned = True
             raise
+        finally:
+            timer.cancel()
 
     def close(self) -> None:
         """Write what is queued, stop the appender thread and close its connection."""
@@ -230,6 +233,15 @@ class GroupCommit:
             results.append(appended[start : start + len(p.records)])
             start += len(p.records)
         _settle(batch, results=results)
+
+
+class _Expired(Exception):
+    """The commit did not come within the append timeout."""
+
+
+def _expire(waiter: asyncio.Future[Any]) -> None:
+    if not waiter.done():
+        waiter.set_exception(_Expired())
 
 
 def _settle(

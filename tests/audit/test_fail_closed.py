@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,30 @@ def test_a_stuck_writer_times_out_as_unavailable(settings: Settings) -> None:
             with pytest.raises(AuditUnavailable):
                 log.append(record(2))
             conn.rollback()
+    finally:
+        blocker.close()
+        log.close()
+
+
+def test_an_awaited_append_past_the_timeout_is_unavailable(settings: Settings) -> None:
+    """The hub's path (aappend): 503 at the timeout, not a hang; the log then goes on."""
+    log = make_log(settings, audit_append_timeout_seconds=0.5, audit_group_commit=True)
+    blocker = make_log(settings)
+    try:
+        log.append(record(1))
+        with blocker.engine.begin() as conn:
+            from exchange.audit import repository
+
+            repository.lock_head(conn)
+            started = time.monotonic()
+            with pytest.raises(AuditUnavailable, match=r"did not commit within 0\.5 s"):
+                asyncio.run(log.aappend_many([record(2)]))
+            assert time.monotonic() - started < 3  # the timeout, not the lock's 5 s wait
+            conn.rollback()
+        # Record 2 had been taken by the appender before its caller gave up, so it still
+        # lands (its caller was answered 503, no data); the next append follows it.
+        later = asyncio.run(log.aappend_many([record(3)]))
+        assert [e.seq for e in later] == [3]
     finally:
         blocker.close()
         log.close()
