@@ -180,6 +180,7 @@ class SqlConformance(ConnectorConformance):
             statements.append(args[2])  # (conn, cursor, statement, parameters, context, many)
 
         event.listen(connector.engine, "before_cursor_execute", record)
+        connector.listeners.append(statements.append)  # lookups run on the DBAPI cursor
         return connector
 
     def queries_issued(self, connector: Connector) -> list[str]:
