@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import quote
 
 from pydantic import Field, SecretStr, field_validator
@@ -44,6 +44,7 @@ from connectors.base import (
     SourceUnavailable,
 )
 
+T = TypeVar("T")
 _MAX_PLANS = 256  # (items asked, number of keys) pairs; a handful in practice
 _IDENTIFIER = r"[^\W\d]\w{0,62}"  # letters (中文 too), digits, underscore; no quotes or ';'
 TABLE_RE = re.compile(rf"^{_IDENTIFIER}(?:\.{_IDENTIFIER})?$")
@@ -210,25 +211,20 @@ class SqlConnector(ThreadedConnector):
 
     @contextmanager
     def _raw(self) -> Iterator[PoolProxiedConnection]:
-        """Check a DBAPI connection out of the pool (errors mapped as ``_connect`` does)."""
-        try:
-            raw = self.engine.raw_connection()
-        except sa_exc.TimeoutError:
-            raise SourceUnavailable(
-                "overloaded", f"{self.label}: all {self.config.pool_size} connections busy"
-            ) from None
-        except Exception as exc:
-            raise SourceUnavailable(
-                "unreachable", f"{self.label}: cannot connect: {self._message(exc)}"
-            ) from None
+        """Check a DBAPI connection out of the pool for one lookup."""
+        raw = self._checkout(self.engine.raw_connection)
         try:
             yield raw
         finally:
             raw.close()
 
     def _connect(self) -> Any:
+        return self._checkout(self.engine.connect)
+
+    def _checkout(self, open_connection: Callable[[], T]) -> T:
+        """Open a pooled connection: a full pool is "overloaded", a failure "unreachable"."""
         try:
-            return self.engine.connect()
+            return open_connection()
         except sa_exc.TimeoutError:
             raise SourceUnavailable(
                 "overloaded", f"{self.label}: all {self.config.pool_size} connections busy"
