@@ -4,8 +4,9 @@ For each target the same 100,000-person register is loaded and looked up by resi
 number, projecting three items (name, birth date, income):
 
 - *adapter*: ``await connector.lookup(keys, items)`` sequentially in one event loop: the
-  connector's thread-pool hop, SQLAlchemy Core (SQL) or the DuckDB statement it builds,
-  type conversion, the exact-key filter and the record dicts;
+  connector's thread-pool hop, the SELECT SQLAlchemy compiled, run on the DBAPI cursor
+  (SQL), or the DuckDB statement it builds, type conversion, the exact-key filter and the
+  record dicts;
 - *direct*: the same SELECT sent through the bare driver (sqlite3, psycopg, PyMySQL, DuckDB)
   on the calling thread, rows left as the driver returns them.
 

@@ -3,7 +3,8 @@ SQLite …).
 
 One lookup is one ``SELECT <mapped columns of the requested items> FROM <table> WHERE <key>
 IN (<bound parameters>) LIMIT max_rows + 1``, built with SQLAlchemy Core from the binding's
-names only (quoted by the dialect) and run on a thread pool of the connector's own, sized
+names only (quoted by the dialect), compiled once per (columns, number of keys) and run on
+the pooled DBAPI cursor (``sqlplan.py``), on a thread pool of the connector's own, sized
 like its connection pool, so the blocking driver never runs on the event loop.
 
 Timeouts hold at both ends: the caller stops waiting at ``timeout_seconds`` and the source
