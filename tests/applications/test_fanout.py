@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from exchange.applications.models import Application
 from exchange.audit.log import AuditLog
 from exchange.core.settings import Settings
 from exchange.demo.sources.bindings import HttpDepartment
@@ -156,13 +157,25 @@ def test_a_source_holding_no_record_means_the_applicant_brings_it(
 def test_a_smaller_budget_asked_for_is_kept(
     hub: TestClient, app: FastAPI, faulty: FaultyDepartment
 ) -> None:
+    """A hanging source is cut at the asked 800 ms budget, not at its own 1.5 s deadline.
+
+    The evidence is the hub's own: the application records the budget it used, and the
+    hanging source's access-log entry was closed well before that source's deadline
+    (the budget keeps a share for writing the case file, so the cut comes at ≈ 600 ms).
+    Wall-clock time seen by the test is not asserted: on a loaded CI machine writing the
+    case file alone can take hundreds of milliseconds.
+    """
     faulty.mode = "hang"
-    started = time.monotonic()
+    before = last_seq(app)
     response = submit(hub, app, esf_body(budget_ms=800))
-    elapsed = time.monotonic() - started
-    assert response.status_code == 201
-    assert elapsed <= 0.8 * MARGIN + 0.2, elapsed  # + the test client's own overhead
+    assert response.status_code == 201, response.text
     assert material(response.json(), "buyer_social_insurance")["status"] == "unavailable"
+    with app.state.sessionmaker() as session:
+        (application,) = session.scalars(select(Application)).all()
+        assert application.budget_ms == 800
+    (cut,) = [e for e in entries(app, before) if e.resource_code == "306001001/000001"]
+    assert cut.decision == "source_error"
+    assert cut.latency_ms < PER_SOURCE * 1000 * 0.8, cut.latency_ms  # not the 1.5 s deadline
 
 
 def test_two_sources_disagreeing_are_flagged_and_an_objection_opened(
