@@ -7,11 +7,13 @@ the hub's work out, to see what each costs:
 
 - ``--no-audit``: the access-log append answers at once (nothing is written);
 - ``--no-lookup``: each key's connector answer is looked up once and then reused;
-- ``--profile``: cProfile of the event loop's thread (threads' work is not in it).
+- ``--profile [SORT]``: cProfile of the event loop's thread (threads' work is not in it),
+  40 lines sorted by SORT (``cumulative`` unless named, e.g. ``tottime``).
 
 Run: ``python -m benchmarks.pulls_in_process [hub|bare] [--pulls N] [--no-audit]
-[--no-lookup] [--profile]``. It prints one line: the CPU per pull and the rate. The machine
-is noisy: compare runs made one after the other, several times each.
+[--no-lookup] [--profile [SORT]]``. It prints one line: the CPU per pull (all threads, and
+the event loop's thread alone) and the rate. The machine is noisy: compare runs made one
+after the other, several times each.
 """
 
 from __future__ import annotations
@@ -122,7 +124,7 @@ async def _lifespan(app: Any) -> Callable[[], Awaitable[None]]:
 
 
 async def _measure(
-    app: Any, path: str, headers: list[Any], bodies: list[bytes], n: int, profile: bool
+    app: Any, path: str, headers: list[Any], bodies: list[bytes], n: int, profile: str | None
 ) -> str:
     stop = await _lifespan(app)
     seen: dict[int, int] = {}
@@ -134,21 +136,25 @@ async def _measure(
     await asyncio.gather(*(worker(w, 500) for w in range(CONCURRENCY)))  # warm up
     seen.clear()
     profiler = None
-    if profile:
+    if profile is not None:
         import cProfile
 
         profiler = cProfile.Profile()
         profiler.enable()
-    cpu, wall = time.process_time(), time.perf_counter()
+    cpu, loop_cpu, wall = time.process_time(), time.thread_time(), time.perf_counter()
     await asyncio.gather(*(worker(w, n) for w in range(CONCURRENCY)))
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    loop_cpu = time.thread_time() - loop_cpu
     if profiler is not None:
         import pstats
 
         profiler.disable()
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+        pstats.Stats(profiler).sort_stats(profile).print_stats(40)
     await stop()
-    return f"{seen} CPU per pull {cpu / n * 1000:.3f} ms, {n / wall:,.0f} pulls/s"
+    return (
+        f"{seen} CPU per pull {cpu / n * 1000:.3f} ms (event loop's thread "
+        f"{loop_cpu / n * 1000:.3f} ms), {n / wall:,.0f} pulls/s"
+    )
 
 
 def main() -> None:
@@ -158,7 +164,14 @@ def main() -> None:
     parser.add_argument("--pulls", type=int, default=6000)
     parser.add_argument("--no-audit", action="store_true")
     parser.add_argument("--no-lookup", action="store_true")
-    parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--profile",
+        nargs="?",
+        const="cumulative",
+        default=None,
+        metavar="SORT",
+        help="cProfile the event loop's thread (sorted by SORT: cumulative, tottime, …)",
+    )
     args = parser.parse_args()
     import uvloop
 

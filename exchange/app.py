@@ -42,6 +42,7 @@ from exchange.observability.metrics import observe_request, process_exit
 from exchange.observability.router import router as metrics_router
 from exchange.records.audited import audit_oversized_body
 from exchange.records.router import router as records_router
+from exchange.records.shortcut import RecordsShortcut
 from exchange.supervision.router import router as supervision_router
 from exchange.supply.checks import HubSupplyChecks
 from exchange.sweeps import scheduler as sweeps
@@ -125,6 +126,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_outage_handler(app)  # database down: 503 with Retry-After, not 500
     # Every route: U+0000 in a parameter or body is a 422, never sent to the database.
     app.router.dependencies.append(Depends(refuse_nul))
+    # Innermost: a record pull goes straight to its route once routing has shown which it is.
+    app.add_middleware(RecordsShortcut)
     app.add_middleware(
         BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, on_reject=audit_oversized_body
     )

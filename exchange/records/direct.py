@@ -35,6 +35,7 @@ from exchange.records.callers import data_principal
 
 log = logging.getLogger("datarun.records")
 _MAX_PLANS = 64
+SERVED_DIRECTLY = "datarun.served_directly"  # scope key: this request was served directly
 
 
 class DirectAuditedRoute(AuditedRoute):
@@ -51,22 +52,29 @@ class DirectAuditedRoute(AuditedRoute):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve the request directly when that is what FastAPI would do; else via FastAPI."""
-        trail_name = self._trail_name(scope)
+        trail_name = self.trail_name_for(scope.get("app"), self._dependant(scope))
         if trail_name is None or scope["method"] not in (self.methods or ()):
             await super().handle(scope, receive, send)
             return
+        await self.serve(scope, receive, send, trail_name)
+
+    async def serve(self, scope: Scope, receive: Receive, send: Send, trail_name: str) -> None:
+        """Serve a request routed here directly (``trail_name``: from ``trail_name_for``)."""
         self.served_directly += 1
+        scope[SERVED_DIRECTLY] = True  # what exchange/records/shortcut.py learns from
         request = Request(scope, receive, send)
         request.state.direct_trail_name = trail_name
         response = await self._direct(request)
         await response(scope, receive, send)
 
-    def _trail_name(self, scope: Scope) -> str | None:
-        """Return the endpoint's trail parameter if this request may be served directly."""
-        app = scope.get("app")
+    def trail_name_for(self, app: Any, dependant: Dependant) -> str | None:
+        """Return the endpoint's trail parameter if ``app`` may serve it directly, else None.
+
+        ``dependant``: the route's resolved tree in that app (its app-wide dependencies
+        included). None when the app has dependency overrides or the tree is another.
+        """
         if app is None or getattr(app, "dependency_overrides", None):
             return None
-        dependant = self._dependant(scope)
         plan = self._plans.get(id(dependant))
         if plan is None:
             plan = (dependant, _direct_trail(dependant))
