@@ -3,13 +3,18 @@
 Callers (threads or coroutines) queue their records and wait. The appender thread takes
 all that is queued (up to ``audit_batch_max`` records), writes it in one transaction on a
 connection it keeps, and wakes each caller with its entries or the error; a caller that
-gave up before its turn is never written. Idle, it checkpoints an uncovered tail and exits.
+gave up before its turn is never written. One that gave up while its records were being
+written answered 503 with no data, so a ``denied`` entry per record (outcome 503, "answer
+withheld", naming the committed entry) follows them. Idle, it checkpoints an uncovered tail
+and exits.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import functools
 import logging
 import queue
 import threading
@@ -56,6 +61,8 @@ class Pending:
     future: Future[list[AppendedEntry]] | None = None
     waiter: asyncio.Future[list[AppendedEntry]] | None = None
     abandoned: bool = False
+    # Set by the appender (under ``GroupCommit._handoff``) once the records are committed.
+    delivered: list[AppendedEntry] | None = None
 
     def claim(self) -> bool:
         """Whether the appender may write this (False: its caller gave up before)."""
@@ -122,6 +129,9 @@ class GroupCommit:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._kept = KeptConnection(engine)
+        # Between an async caller giving up and the appender committing its records: exactly
+        # one of them sees the other and writes the "answer withheld" entries (``_withhold``).
+        self._handoff = threading.Lock()
 
     def append(self, records: list[AuditRecord]) -> list[AppendedEntry]:
         """Queue ``records`` and wait (in a thread) for the commit that holds them."""
@@ -130,7 +140,8 @@ class GroupCommit:
         try:
             return pending.future.result(timeout=self._timeout)
         except FutureTimeout:
-            pending.future.cancel()  # not written if still queued
+            if not pending.future.cancel():  # not written if still queued; else it may be
+                pending.future.add_done_callback(functools.partial(self._withhold_if, pending))
             raise AuditUnavailable(
                 f"the access log did not commit within {self._timeout:g} s"
             ) from None
@@ -144,15 +155,37 @@ class GroupCommit:
         try:
             return await waiter
         except _Expired:
-            pending.abandoned = True  # not written if still queued
+            self._abandon(pending)
             raise AuditUnavailable(
                 f"the access log did not commit within {self._timeout:g} s"
             ) from None
         except asyncio.CancelledError:
-            pending.abandoned = True
+            self._abandon(pending)
             raise
         finally:
             timer.cancel()
+
+    def _abandon(self, pending: Pending) -> None:
+        """An async caller gave up: not written if still queued; corrected if committed."""
+        with self._handoff:
+            pending.abandoned = True
+            committed = pending.delivered
+        if committed is not None:  # committed, its answer on the way: the caller sent none
+            self._withhold(pending.records, committed)
+
+    def _withhold_if(self, pending: Pending, done: Future[list[AppendedEntry]]) -> None:
+        """A thread's caller gave up while its records were being written: if committed."""
+        if done.exception() is None:
+            self._withhold(pending.records, done.result())
+
+    def _withhold(self, records: list[AuditRecord], committed: list[AppendedEntry]) -> None:
+        """Append the entries saying these committed decisions were never answered with data.
+
+        A caller stops waiting (the append timeout, a cancelled request) while the appender
+        is already writing its records: they are committed as decided (e.g. ``allowed``), but
+        the caller answered 503 and sent nothing. The log must not leave that unsaid.
+        """
+        self._submit(withheld(records, committed))
 
     def close(self) -> None:
         """Write what is queued, stop the appender thread and close its connection."""
@@ -229,10 +262,38 @@ class GroupCommit:
             return
         results = []
         start = 0
-        for p in batch:
-            results.append(appended[start : start + len(p.records)])
-            start += len(p.records)
+        late: list[tuple[Pending, list[AppendedEntry]]] = []
+        with self._handoff:
+            for p in batch:
+                mine = appended[start : start + len(p.records)]
+                start += len(p.records)
+                results.append(mine)
+                if p.waiter is not None and p.abandoned:
+                    late.append((p, mine))  # its caller gave up after the claim
+                else:
+                    p.delivered = mine
         _settle(batch, results=results)
+        for p, mine in late:
+            self._withhold(p.records, mine)
+
+
+def withheld(records: list[AuditRecord], committed: list[AppendedEntry]) -> list[AuditRecord]:
+    """Return one ``denied``/503 entry per committed record whose caller sent no data."""
+    return [
+        dataclasses.replace(
+            record,
+            decision="denied",
+            outcome=503,
+            items_returned=(),
+            record_count=0,
+            response_hash=None,
+            at=None,
+            reason=f"answer withheld: entry {entry.seq} was committed after its caller "
+            "stopped waiting (the access-log timeout passed or the request was cancelled); "
+            "no data was sent",
+        )
+        for record, entry in zip(records, committed, strict=True)
+    ]
 
 
 class _Expired(Exception):

@@ -92,16 +92,105 @@ def test_an_awaited_append_past_the_timeout_is_unavailable(settings: Settings) -
             repository.lock_head(conn)
             started = time.monotonic()
             with pytest.raises(AuditUnavailable, match=r"did not commit within 0\.5 s"):
-                asyncio.run(log.aappend_many([record(2)]))
+                asyncio.run(log.aappend_many([granted(2)]))
             assert time.monotonic() - started < 3  # the timeout, not the lock's 5 s wait
             conn.rollback()
         # Record 2 had been taken by the appender before its caller gave up, so it still
-        # lands (its caller was answered 503, no data); the next append follows it.
+        # lands; its caller was answered 503 with no data, and an entry says so.
         later = asyncio.run(log.aappend_many([record(3)]))
-        assert [e.seq for e in later] == [3]
+        assert later[0].seq >= 3  # the log goes on
+        _assert_withheld(log, committed_seq=2, subject=granted(2).subject_key)
     finally:
         blocker.close()
         log.close()
+
+
+def test_a_thread_append_past_the_timeout_is_corrected_once_committed(
+    settings: Settings,
+) -> None:
+    """The thread path (append): the same 503, and the same correction."""
+    log = make_log(settings, audit_append_timeout_seconds=0.5, audit_group_commit=True)
+    blocker = make_log(settings)
+    try:
+        log.append(record(1))
+        with blocker.engine.begin() as conn:
+            from exchange.audit import repository
+
+            repository.lock_head(conn)
+            with pytest.raises(AuditUnavailable, match=r"did not commit within 0\.5 s"):
+                log.append(granted(2))
+            conn.rollback()
+        _assert_withheld(log, committed_seq=2, subject=granted(2).subject_key)
+    finally:
+        blocker.close()
+        log.close()
+
+
+def test_callers_giving_up_together_are_corrected_or_never_written(settings: Settings) -> None:
+    """Two callers give up behind a stuck commit: what was taken is corrected, the rest absent."""
+    log = make_log(settings, audit_append_timeout_seconds=0.5, audit_group_commit=True)
+    blocker = make_log(settings)
+    try:
+        log.append(record(1))
+
+        async def two_callers() -> list[Any]:
+            return await asyncio.gather(
+                log.aappend_many([granted(2)]),
+                log.aappend_many([granted(3)]),
+                return_exceptions=True,
+            )
+
+        with blocker.engine.begin() as conn:
+            from exchange.audit import repository
+
+            repository.lock_head(conn)
+            outcomes = asyncio.run(two_callers())
+            conn.rollback()
+        assert all(isinstance(o, AuditUnavailable) for o in outcomes)
+        time.sleep(0.5)
+        asyncio.run(log.aappend_many([record(4)]))
+        rows = _entries(log)
+        asked = {granted(2).subject_key, granted(3).subject_key}
+        written = {r.subject_key for r in rows if r.decision == "allowed"} & asked
+        withheld = [r.subject_key for r in rows if r.outcome == 503 and r.subject_key in asked]
+        # Whatever the appender had taken before its callers gave up is corrected; what it
+        # had not taken is not in the log at all.
+        assert sorted(withheld) == sorted(written)
+    finally:
+        blocker.close()
+        log.close()
+
+
+def granted(i: int) -> Any:
+    """An ``allowed`` record (data answered), varied by ``i``."""
+    return record(
+        i, decision="allowed", outcome=200, items_returned=["name"], record_count=1, reason=None
+    )
+
+
+def _entries(log: AuditLog) -> list[Any]:
+    with log.engine.connect() as conn:
+        return list(conn.execute(text("SELECT * FROM audit_entries ORDER BY seq")))
+
+
+def _assert_withheld(log: AuditLog, *, committed_seq: int, subject: str | None) -> None:
+    """Entry ``committed_seq`` is followed (within 5 s) by its "answer withheld" entry."""
+    deadline = time.monotonic() + 5
+    while True:
+        rows = _entries(log)
+        corrections = [
+            r for r in rows if r.decision == "denied" and f"entry {committed_seq} " in r.reason
+        ]
+        if corrections or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    (original,) = [r for r in rows if r.seq == committed_seq]
+    assert original.decision == "allowed" and original.subject_key == subject
+    (correction,) = corrections
+    assert correction.seq > committed_seq and correction.outcome == 503
+    assert correction.subject_key == subject and correction.record_count == 0
+    assert correction.items_returned == "[]" and correction.response_hash is None
+    assert "answer withheld" in correction.reason and "no data was sent" in correction.reason
 
 
 def test_a_role_without_insert_fails_the_append(postgres_database: str, tmp_path: Path) -> None:
