@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from exchange.audit import repository
 from exchange.audit.errors import AuditUnavailable
 from exchange.audit.log import AuditLog
 from exchange.core.db import make_engine
@@ -62,90 +65,75 @@ def test_an_unreachable_database_fails_the_append(
         log.close()
 
 
-def test_a_stuck_writer_times_out_as_unavailable(settings: Settings) -> None:
-    """Another writer holds the log's lock beyond the timeout: 503, not a hang."""
-    log = make_log(settings, audit_append_timeout_seconds=0.5)
+@contextmanager
+def _stuck(settings: Settings, **options: Any) -> Iterator[tuple[AuditLog, Callable[[], Any]]]:
+    """A log with one entry, and ``held()``: another writer holding the log's lock meanwhile."""
+    log = make_log(settings, **options)
     blocker = make_log(settings)
+
+    @contextmanager
+    def held() -> Iterator[None]:
+        with blocker.engine.begin() as conn:
+            repository.lock_head(conn)  # SQLite: BEGIN IMMEDIATE already holds it
+            yield
+            conn.rollback()
+
     try:
         log.append(record(1))
-        with blocker.engine.begin() as conn:
-            from exchange.audit import repository
-
-            repository.lock_head(conn)  # SQLite: BEGIN IMMEDIATE already holds it
-            with pytest.raises(AuditUnavailable):
-                log.append(record(2))
-            conn.rollback()
+        yield log, held
     finally:
         blocker.close()
         log.close()
 
 
+def test_a_stuck_writer_times_out_as_unavailable(settings: Settings) -> None:
+    """Another writer holds the log's lock beyond the timeout: 503, not a hang."""
+    stuck = _stuck(settings, audit_append_timeout_seconds=0.5)
+    with stuck as (log, held), held(), pytest.raises(AuditUnavailable):
+        log.append(record(2))
+
+
 def test_an_awaited_append_past_the_timeout_is_unavailable(settings: Settings) -> None:
     """The hub's path (aappend): 503 at the timeout, not a hang; the log then goes on."""
-    log = make_log(settings, audit_append_timeout_seconds=0.5, audit_group_commit=True)
-    blocker = make_log(settings)
-    try:
-        log.append(record(1))
-        with blocker.engine.begin() as conn:
-            from exchange.audit import repository
-
-            repository.lock_head(conn)
+    options = {"audit_append_timeout_seconds": 0.5, "audit_group_commit": True}
+    with _stuck(settings, **options) as (log, held):
+        with held():
             started = time.monotonic()
             with pytest.raises(AuditUnavailable, match=r"did not commit within 0\.5 s"):
                 asyncio.run(log.aappend_many([granted(2)]))
             assert time.monotonic() - started < 3  # the timeout, not the lock's 5 s wait
-            conn.rollback()
         # Record 2 had been taken by the appender before its caller gave up, so it still
         # lands; its caller was answered 503 with no data, and an entry says so.
         later = asyncio.run(log.aappend_many([record(3)]))
         assert later[0].seq >= 3  # the log goes on
         _assert_withheld(log, committed_seq=2, subject=granted(2).subject_key)
-    finally:
-        blocker.close()
-        log.close()
 
 
 def test_a_thread_append_past_the_timeout_is_corrected_once_committed(
     settings: Settings,
 ) -> None:
     """The thread path (append): the same 503, and the same correction."""
-    log = make_log(settings, audit_append_timeout_seconds=0.5, audit_group_commit=True)
-    blocker = make_log(settings)
-    try:
-        log.append(record(1))
-        with blocker.engine.begin() as conn:
-            from exchange.audit import repository
-
-            repository.lock_head(conn)
-            with pytest.raises(AuditUnavailable, match=r"did not commit within 0\.5 s"):
-                log.append(granted(2))
-            conn.rollback()
+    options = {"audit_append_timeout_seconds": 0.5, "audit_group_commit": True}
+    with _stuck(settings, **options) as (log, held):
+        with held(), pytest.raises(AuditUnavailable, match=r"did not commit within 0\.5 s"):
+            log.append(granted(2))
         _assert_withheld(log, committed_seq=2, subject=granted(2).subject_key)
-    finally:
-        blocker.close()
-        log.close()
 
 
 def test_callers_giving_up_together_are_corrected_or_never_written(settings: Settings) -> None:
     """Two callers give up behind a stuck commit: what was taken is corrected, the rest absent."""
-    log = make_log(settings, audit_append_timeout_seconds=0.5, audit_group_commit=True)
-    blocker = make_log(settings)
-    try:
-        log.append(record(1))
 
-        async def two_callers() -> list[Any]:
-            return await asyncio.gather(
-                log.aappend_many([granted(2)]),
-                log.aappend_many([granted(3)]),
-                return_exceptions=True,
-            )
+    async def two_callers(log: AuditLog) -> tuple[Any, ...]:
+        return await asyncio.gather(
+            log.aappend_many([granted(2)]),
+            log.aappend_many([granted(3)]),
+            return_exceptions=True,
+        )
 
-        with blocker.engine.begin() as conn:
-            from exchange.audit import repository
-
-            repository.lock_head(conn)
-            outcomes = asyncio.run(two_callers())
-            conn.rollback()
+    options = {"audit_append_timeout_seconds": 0.5, "audit_group_commit": True}
+    with _stuck(settings, **options) as (log, held):
+        with held():
+            outcomes = asyncio.run(two_callers(log))
         assert all(isinstance(o, AuditUnavailable) for o in outcomes)
         time.sleep(0.5)
         asyncio.run(log.aappend_many([record(4)]))
@@ -156,9 +144,6 @@ def test_callers_giving_up_together_are_corrected_or_never_written(settings: Set
         # Whatever the appender had taken before its callers gave up is corrected; what it
         # had not taken is not in the log at all.
         assert sorted(withheld) == sorted(written)
-    finally:
-        blocker.close()
-        log.close()
 
 
 def granted(i: int) -> Any:
