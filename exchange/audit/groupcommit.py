@@ -183,9 +183,20 @@ class GroupCommit:
 
         A caller stops waiting (the append timeout, a cancelled request) while the appender
         is already writing its records: they are committed as decided (e.g. ``allowed``), but
-        the caller answered 503 and sent nothing. The log must not leave that unsaid.
+        the caller answered 503 and sent nothing. The log must not leave that unsaid. On the
+        appender thread they are written at once (nothing queued is left behind at close);
+        from a caller, queued like any append.
         """
-        self._submit(withheld(records, committed))
+        corrections = withheld(records, committed)
+        owner = self._owner()
+        if owner is None or threading.current_thread() is not self._thread:
+            self._submit(corrections)
+            return
+        try:
+            owner._write(corrections, kept=self._kept)
+        except AuditUnavailable as exc:
+            seqs = [e.seq for e in committed]
+            log.error("the 'answer withheld' entries of %s were not written: %s", seqs, exc)
 
     def close(self) -> None:
         """Write what is queued, stop the appender thread and close its connection."""

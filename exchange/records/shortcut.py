@@ -62,7 +62,7 @@ class RecordsShortcut:
                     self.taken += 1
                     scope.update(child)
                     scope["route"] = known.route
-                    scope["fastapi"] = dict(known.fastapi)
+                    scope.setdefault("fastapi", {}).update(known.fastapi)
                     scope.setdefault("router", known.router)
                     scope[_TRAIL] = trail
                     await known.guarded(scope, receive, send)
