@@ -12,7 +12,8 @@ the hub's work out, to see what each costs:
 
 Run: ``python -m benchmarks.pulls_in_process [hub|bare] [--pulls N] [--no-audit]
 [--no-lookup] [--profile [SORT]]``. It prints one line: the CPU per pull (all threads, and
-the event loop's thread alone) and the rate. The machine is noisy: compare runs made one
+the event loop's thread alone), the rate and, for the hub, the access-log entries per commit
+(warm-up included). The machine is noisy: compare runs made one
 after the other, several times each.
 """
 
@@ -34,6 +35,23 @@ Message = dict[str, Any]
 CONCURRENCY = 32
 
 
+COMMITS = [0, 0]  # access-log commits and the entries they carried
+
+
+def _count_commits() -> None:
+    """Count the appender's commits (``AuditLog._write``) and their entries."""
+    from exchange.audit.log import AuditLog
+
+    write = AuditLog._write
+
+    def counted(self: AuditLog, records: list[Any], **kwargs: Any) -> Any:
+        COMMITS[0] += 1
+        COMMITS[1] += len(records)
+        return write(self, records, **kwargs)
+
+    AuditLog._write = counted  # type: ignore[method-assign]
+
+
 def _app(which: str, token: str, *, audit: bool, lookup: bool) -> tuple[Any, str, list[Any]]:
     """Return the app to drive, the path to post to and the request's extra headers."""
     if which == "bare":
@@ -43,7 +61,9 @@ def _app(which: str, token: str, *, audit: bool, lookup: bool) -> tuple[Any, str
     from exchange.records import service
 
     app = create_app()
-    if not audit:
+    if audit:
+        _count_commits()
+    else:
 
         async def unwritten(records: list[AuditRecord]) -> list[AppendedEntry]:
             return [AppendedEntry(1, None, "-", "-") for _ in records]  # type: ignore[arg-type]
@@ -151,9 +171,10 @@ async def _measure(
         profiler.disable()
         pstats.Stats(profiler).sort_stats(profile).print_stats(40)
     await stop()
+    batches = f", {COMMITS[1] / COMMITS[0]:.1f} log entries per commit" if COMMITS[0] else ""
     return (
         f"{seen} CPU per pull {cpu / n * 1000:.3f} ms (event loop's thread "
-        f"{loop_cpu / n * 1000:.3f} ms), {n / wall:,.0f} pulls/s"
+        f"{loop_cpu / n * 1000:.3f} ms), {n / wall:,.0f} pulls/s{batches}"
     )
 
 
