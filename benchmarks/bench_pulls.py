@@ -22,7 +22,9 @@ catalogue, access log) is SQLite (WAL) unless ``DATARUN_BENCH_POSTGRES_URL`` is 
 database of the run's own is created and dropped there); the department's data stays the
 demo's SQLite file. At the end the access log must hold an entry for every hub pull.
 Both servers run on uvloop and httptools, what ``datarun serve`` runs on in production
-(``--asyncio``: both on asyncio's loop and h11 instead).
+(``--asyncio``: both on asyncio's loop and h11 instead), and both settle their garbage
+collector after startup as a serving hub does (``exchange/core/heap.py``;
+``DATARUN_GC_TUNING=false`` in the environment: neither does).
 Run: ``python -m benchmarks.bench_pulls`` (``--quick``: shorter rounds).
 """
 
@@ -40,8 +42,8 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -65,13 +67,22 @@ CONCURRENCY = 32
 def bare_app() -> Any:
     """Return a FastAPI app doing the hub's connector lookup, and nothing else."""
     from exchange.bindings.pool import ConnectorPool
+    from exchange.core import heap
     from exchange.core.db import make_engine, make_sessionmaker
     from exchange.core.settings import Settings
     from exchange.records.rules import json_value
 
     settings = Settings()
     pool = ConnectorPool(make_sessionmaker(make_engine(settings.effective_database_url)), settings)
-    app = FastAPI()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.gc_tuning:  # the hub's serving process does the same (exchange/core/heap)
+            heap.settle(settings.gc_gen0_threshold)
+        yield
+        await pool.close()
+
+    app = FastAPI(lifespan=lifespan)
 
     @app.post("/lookup/{code:path}")
     async def lookup(code: str, request: Request) -> Response:

@@ -12,6 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+# A serving hub freezes its startup heap for the garbage collector (exchange/core/heap.py);
+# in the test process that would keep every test's app alive to the end of the run.
+# tests/core/test_heap.py turns it on where it is tested.
+os.environ.setdefault("DATARUN_GC_TUNING", "false")
+
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import text

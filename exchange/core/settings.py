@@ -56,6 +56,12 @@ class Settings(BaseSettings):
     # With a push watcher, a version poll still runs this often (a missed message heals).
     policy_safety_poll_seconds: float = Field(default=5.0, gt=0, le=300)
 
+    # A serving process freezes its startup heap for the garbage collector and collects
+    # young objects every gc_gen0_threshold allocations (exchange/core/heap.py): full
+    # collections of that heap were the hub's p99 latency. Off in the test suite.
+    gc_tuning: bool = True
+    gc_gen0_threshold: int = Field(default=10_000, ge=700, le=1_000_000)
+
     # Access log (访问日志): a signed checkpoint every N entries or T seconds, also written as
     # files (default data_dir/checkpoints) where a witness keeps them; group commit batches
     # concurrent appends of one process into one transaction.
