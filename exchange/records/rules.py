@@ -21,6 +21,8 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
+import orjson
+
 from catalogs.identifiers import resident_id_problem, uscc_problem
 
 RESIDENT_ID, USCC = "resident_id", "uscc"
@@ -173,10 +175,39 @@ def json_value(value: Any) -> Any:
 
 
 def canonical_json(value: Any) -> bytes:
-    """Return the canonical UTF-8 JSON bytes of ``value`` (sorted keys, no whitespace)."""
-    return json.dumps(
-        value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
-    ).encode("utf-8")
+    """Return the canonical UTF-8 JSON bytes of ``value`` (sorted keys, no whitespace).
+
+    ``value`` holds what ``json_value`` returns (strings, integers, booleans, null) in lists
+    and objects with string keys. The standard library's ``json.dumps(sort_keys=True,
+    separators=(",", ":"), ensure_ascii=False)`` defines the form; orjson writes the same
+    bytes for those values at a fraction of the cost (tests/records/test_canonical_json.py
+    checks it), and what it refuses (an integer beyond 64 bits, a lone surrogate) is left
+    to the standard library (a lone surrogate becomes U+FFFD).
+    """
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:
+        return _stdlib_json(value, sort_keys=True)
+
+
+def compact_json(value: Any) -> bytes:
+    """Return ``value`` as compact UTF-8 JSON, keys in their order (an answer's head)."""
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return _stdlib_json(value, sort_keys=False)
+
+
+def _stdlib_json(value: Any, *, sort_keys: bool) -> bytes:
+    text = json.dumps(
+        value, ensure_ascii=False, sort_keys=sort_keys, separators=(",", ":"), allow_nan=False
+    )
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate from a source (a REST department's JSON "\ud800"), which UTF-8
+        # cannot carry: U+FFFD in its place, as the access log does.
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace").encode()
 
 
 def records_sha256(records: Sequence[Mapping[str, Any]]) -> str:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import logging
 import math
 from collections.abc import Sequence
@@ -369,6 +368,6 @@ def _answer_body(trail: AuditTrail, ask: LookupRequest, pulled: Pulled) -> Answe
         "truncated": pulled.truncated,
         "records_sha256": pulled.records_sha256,
     }
-    payload = json.dumps(head, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    payload = rules.compact_json(head)
     body = payload[:-1] + b',"records":' + pulled.records_json + b"}"
     return Answer(body, pulled.records_sha256, pulled.seqs)
