@@ -1,8 +1,10 @@
 """The access-log appender's own work: CPU per commit and per entry of ``AuditLog._write``.
 
 One thread writes batches of 1, 8 and 32 pull-like entries on a fresh SQLite hub database
-(WAL, full sync: each commit is durable), each on the kept connection the appender uses, and
-prints the CPU time (``time.process_time``) per commit and per entry. From two batch sizes
+(WAL, full sync: each commit is durable; with ``DATARUN_BENCH_POSTGRES_URL`` set, on a
+PostgreSQL database of the run's own, as ``bench_pulls`` makes one), each on the kept
+connection the appender uses, and prints this process's CPU time (``time.process_time``;
+not the database server's) per commit and per entry. From two batch sizes
 the fixed cost of a commit (the transaction, the head row and its Ed25519 signature, the
 durable WAL commit) and the cost of one more entry (its canonical row, hashes, insert) follow.
 
@@ -55,8 +57,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--commits", type=int, default=2000)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        os.environ["DATARUN_DATABASE_URL"] = f"sqlite:///{Path(tmp) / 'hub.db'}"
+    from benchmarks.bench_pulls import _hub_database
+
+    with tempfile.TemporaryDirectory() as tmp, _hub_database(Path(tmp)) as url:
+        os.environ["DATARUN_DATABASE_URL"] = url
         os.environ["DATARUN_DATA_DIR"] = tmp
         from exchange.audit.groupcommit import KeptConnection
         from exchange.audit.log import AuditLog
