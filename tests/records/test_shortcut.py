@@ -19,8 +19,8 @@ from fastapi.testclient import TestClient
 from exchange.observability.metrics import HTTP_REQUESTS
 from exchange.records.direct import DirectAuditedRoute
 from exchange.records.shortcut import RecordsShortcut
+from tests.records.both_ways import CASES, send, unrelated
 from tests.records.support import WINDOW, grant_esf_transfer, headers
-from tests.records.test_direct import CASES, _send, _unrelated
 
 TEMPLATE = "/v1/records/{code}/lookup"
 
@@ -48,14 +48,14 @@ def test_the_shortcut_answers_and_logs_as_routing_does(
     hub: TestClient, app: FastAPI, case: str
 ) -> None:
     grant_esf_transfer(hub, app)
-    _send(hub, app, "granted")  # the first pull: routed, and learned from
+    send(hub, app, "granted")  # the first pull: routed, and learned from
     shortcut = _shortcut(app)
     taken = shortcut.taken
-    short = _send(hub, app, case)
+    short = send(hub, app, case)
     assert shortcut.taken == taken + 1
-    app.dependency_overrides[_unrelated] = _unrelated
+    app.dependency_overrides[unrelated] = unrelated
     try:
-        routed = _send(hub, app, case)
+        routed = send(hub, app, case)
     finally:
         app.dependency_overrides.clear()
     assert shortcut.taken == taken + 1  # an override: routing and FastAPI's solver took it
@@ -64,7 +64,7 @@ def test_the_shortcut_answers_and_logs_as_routing_does(
 
 def test_other_requests_are_routed(hub: TestClient, app: FastAPI) -> None:
     grant_esf_transfer(hub, app)
-    _send(hub, app, "granted")
+    send(hub, app, "granted")
     shortcut = _shortcut(app)
     taken = shortcut.taken
     who = headers(app, WINDOW)
@@ -85,7 +85,7 @@ def test_the_request_line_names_the_route_and_echoes_the_request_id(
     hub: TestClient, app: FastAPI, caplog: pytest.LogCaptureFixture
 ) -> None:
     grant_esf_transfer(hub, app)
-    _send(hub, app, "granted")
+    send(hub, app, "granted")
     shortcut = _shortcut(app)
     taken = shortcut.taken
     counted = value(HTTP_REQUESTS, method="POST", route=TEMPLATE, status="200")
