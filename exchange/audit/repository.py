@@ -149,8 +149,8 @@ def insert_rows(conn: Connection, rows: Sequence[Sequence[Any]]) -> None:
 
     On PostgreSQL through ``COPY … FROM STDIN`` (psycopg writes the rows in C; its
     ``executemany`` runs a pipeline whose loop held the GIL for ~40 % of the appender's time
-    on the record-pull path: 2,750–2,880 → 3,000–3,070 audited pulls/s in ``bench_pulls``);
-    on SQLite through the driver's ``executemany``; elsewhere through SQLAlchemy.
+    on the record-pull path: README, "Audited pulls end to end"); on SQLite through the
+    driver's ``executemany``; elsewhere through SQLAlchemy.
     """
     if conn.dialect.name not in ("sqlite", "postgresql"):
         insert_entries(conn, [dict(zip(ENTRY_COLUMNS, r, strict=True)) for r in rows])

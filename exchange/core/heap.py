@@ -9,8 +9,8 @@ those collections come every few seconds: they were the hub's p99 latency (120�
 p50 of 11 ms in ``benchmarks/bench_pulls.py``). After startup :func:`settle` collects once,
 moves what survived into the permanent generation (``gc.freeze``: never walked again, still
 freed by reference counting) and raises the youngest generation's threshold, so that the
-collections a request's short-lived objects cause are fewer. Measured: p99 18 ms, and
-about 15–20 % less CPU per pull (README, "Benchmarks").
+collections a request's short-lived objects cause are fewer. Measured in ``bench_pulls``:
+p99 122–142 → 16–20 ms, and about 20 % less CPU per pull (README, "Benchmarks").
 
 Only a serving process should do this (``DATARUN_GC_TUNING``, on by default; the test
 suite turns it off: an app frozen in a test process would never be collected).

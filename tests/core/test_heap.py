@@ -33,9 +33,8 @@ def test_a_serving_hub_freezes_its_startup_heap(settings: Settings, restored_gc:
         # collector never walks; young objects are collected every 12,345 allocations.
         assert gc.get_freeze_count() > 50_000
         assert gc.get_threshold()[0] == 12_345
-        assert any(gc.is_tracked(r) for r in app.routes)
-        frozen = {id(o) for o in gc.get_objects()}
-        assert id(app.router) not in frozen  # no longer among the objects gc walks
+        walked = {id(o) for o in gc.get_objects()}  # what a collection goes through
+        assert id(app.router) not in walked
     app.state.engine.dispose()
 
 
