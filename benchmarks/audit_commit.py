@@ -57,9 +57,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--commits", type=int, default=2000)
     args = parser.parse_args()
-    from benchmarks.bench_pulls import _hub_database
+    from benchmarks.common import hub_database
 
-    with tempfile.TemporaryDirectory() as tmp, _hub_database(Path(tmp)) as url:
+    with tempfile.TemporaryDirectory() as tmp, hub_database(Path(tmp)) as url:
         os.environ["DATARUN_DATABASE_URL"] = url
         os.environ["DATARUN_DATA_DIR"] = tmp
         from exchange.audit.groupcommit import KeptConnection

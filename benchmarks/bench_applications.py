@@ -38,8 +38,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from benchmarks.bench_pulls import _cpu_seconds, _free_port, _hub_database, _server, _worker
-from benchmarks.common import hub_settings
+from benchmarks import loadgen
+from benchmarks.common import hub_database, hub_settings
 
 LATENCIES_MS = (20, 56, 92, 128, 164, 200)
 # Six resources keyed by a resident ID, each served by its own (slow) department API; none
@@ -260,20 +260,7 @@ async def _load(spec: dict[str, Any]) -> dict[str, Any]:
             "\r\n"
         )
         requests.append(head.encode() + body)
-    times: list[float] = []
-    statuses: dict[int, int] = {}
-    started = time.perf_counter()
-    n = int(spec["concurrency"])
-    await asyncio.gather(*(_worker(host, port, requests, w, n, times, statuses) for w in range(n)))
-    elapsed = time.perf_counter() - started
-    times.sort()
-    return {
-        "count": len(times),
-        "rate": len(times) / elapsed,
-        "p50_ms": times[len(times) // 2] * 1000,
-        "p99_ms": times[min(len(times) - 1, int(len(times) * 0.99))] * 1000,
-        "statuses": statuses,
-    }
+    return await loadgen.drive(host, port, requests, int(spec["concurrency"]))
 
 
 # wrk: every request carries an Idempotency-Key of its own (a counter behind a run prefix).
@@ -287,53 +274,27 @@ request = function()
   headers["Idempotency-Key"] = prefix .. i
   return wrk.format("POST", "/v1/applications", headers, body)
 end
-done = function(summary, latency, requests)
-  io.write(string.format("DATARUN %%d %%d %%d %%d %%d %%d\\n", summary.requests,
-    summary.duration, latency:percentile(50), latency:percentile(99), summary.errors.status,
-    summary.errors.connect + summary.errors.read + summary.errors.write
-      + summary.errors.timeout))
-end
 """
-
-
-def _lua(text: str) -> str:
-    return f"[==[{text}]==]"
 
 
 def _wrk(spec: dict[str, Any]) -> dict[str, Any]:
     """Load the hub with wrk (C: it leaves the two cores to the hub) for spec["seconds"]."""
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {spec['token']}"}
     script = _WRK_SCRIPT % {
-        "body": _lua(json.dumps(spec["body"], ensure_ascii=False)),
-        "prefix": _lua(uuid.uuid4().hex[:12] + "-"),
-        "headers": ", ".join(f"[ {_lua(k)} ] = {_lua(v)}" for k, v in headers.items()),
+        "body": loadgen.lua(json.dumps(spec["body"], ensure_ascii=False)),
+        "prefix": loadgen.lua(uuid.uuid4().hex[:12] + "-"),
+        "headers": ", ".join(
+            f"[ {loadgen.lua(k)} ] = {loadgen.lua(v)}" for k, v in headers.items()
+        ),
     }
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
-        f.write(script)
-    try:
-        done = subprocess.run(
-            ["wrk", "-t1", f"-c{spec['concurrency']}", f"-d{spec['seconds']}s", "--timeout", "30s",
-             "-s", f.name, f"http://127.0.0.1:{spec['port']}"],
-            capture_output=True, check=True, timeout=float(spec["seconds"]) + 120, text=True,
-        )  # fmt: skip
-    finally:
-        os.unlink(f.name)
-    line = next((x for x in done.stdout.splitlines() if x.startswith("DATARUN ")), None)
-    if line is None:
-        raise RuntimeError(f"wrk gave no result: {done.stdout} {done.stderr}")
-    count, micros, p50, p99, bad_status, failed = (int(v) for v in line.split()[1:])
-    statuses = {"201": count - bad_status}
-    if bad_status:
-        statuses["other"] = bad_status
-    if failed:
-        statuses["socket errors"] = failed
-    return {
-        "count": count,
-        "rate": count / (micros / 1e6),
-        "p50_ms": p50 / 1000,
-        "p99_ms": p99 / 1000,
-        "statuses": statuses,
-    }
+    return loadgen.run_wrk(
+        script,
+        port=int(spec["port"]),
+        concurrency=int(spec["concurrency"]),
+        seconds=float(spec["seconds"]),
+        timeout="30s",
+        ok="201",
+    )
 
 
 def _run_load(spec: dict[str, Any]) -> dict[str, Any]:
@@ -383,12 +344,12 @@ def run(*, quick: bool = False) -> list[str]:
 
     samples, count, seconds = (5, 100, 8) if quick else (15, 400, 30)
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory() as tmp_name, _hub_database(Path(tmp_name)) as url:
+    with tempfile.TemporaryDirectory() as tmp_name, hub_database(Path(tmp_name)) as url:
         tmp = Path(tmp_name)
         sources = ensure_sources(tmp / "data", people=PEOPLE)
         api_key = ensure_api_key(tmp / "department.key")
         department = BackgroundServer(create_department_app(sources.http_database, api_key=api_key))
-        sources_port = _free_port()
+        sources_port = loadgen.free_port()
         slow = subprocess.Popen(
             [
                 sys.executable,
@@ -411,7 +372,7 @@ def run(*, quick: bool = False) -> list[str]:
             env = _prepare(url, tmp, sources_port, department_url)
             token = _token(url, tmp)
             setup = time.perf_counter() - started
-            with _server("exchange.app:create_app", env, "asyncio") as (port, pid):
+            with loadgen.uvicorn_server("exchange.app:create_app", env, "asyncio") as (port, pid):
                 assembly = _assembly(port, token, samples)
                 spec = {
                     "port": port,
@@ -423,9 +384,9 @@ def run(*, quick: bool = False) -> list[str]:
                 _run_load({**spec, "count": max(20, count // 10)})  # warm up
                 if shutil.which("wrk"):  # else a Python client, which takes a core itself
                     spec["seconds"] = seconds
-                before = _cpu_seconds(pid)
+                before = loadgen.cpu_seconds(pid)
                 load = _run_load(spec)
-                after = _cpu_seconds(pid)
+                after = loadgen.cpu_seconds(pid)
             applications, fetched = _pulled(url)
         finally:
             slow.terminate()

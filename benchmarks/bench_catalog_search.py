@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from benchmarks import loadgen
 from benchmarks.common import LATENCY_HEADER, Latency, measure_latency
 from catalogs.departments.models import Department
 from catalogs.resources import rules, service
@@ -102,12 +102,6 @@ def populate(url: str, count: int) -> None:
         session.commit()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _start_hub(url: str, port: int) -> subprocess.Popen[bytes]:
     env = dict(
         os.environ,
@@ -147,7 +141,7 @@ def run(count: int = 10_000, samples: int = 200) -> list[str]:
         url = f"sqlite:///{Path(tmp) / 'hub.db'}"
         upgrade(url)
         populate(url, count)
-        port = _free_port()
+        port = loadgen.free_port()
         settings = Settings(database_url=url, issuer=f"http://127.0.0.1:{port}")
         engine = make_engine(url)
         factory = make_sessionmaker(engine)

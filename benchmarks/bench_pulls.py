@@ -32,26 +32,22 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shutil
-import socket
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from benchmarks.common import hub_settings
+from benchmarks import loadgen
+from benchmarks.common import hub_database, hub_settings
 
 RESOURCE = "301001002/000002"
 ITEMS = ["id_number", "name", "address", "valid_until"]
@@ -59,6 +55,7 @@ PURPOSE = "330000-ZR-001"
 SYSTEM = "zj-zrzyt-window"
 PEOPLE = 2_000
 CONCURRENCY = 32
+HUB_APP, BARE_APP = "exchange.app:create_app", "benchmarks.bench_pulls:bare_app"
 
 
 # ---- the bare endpoint (run in its own process) ---------------------------------------
@@ -101,33 +98,6 @@ def bare_app() -> Any:
 # ---- the load generator (run in its own process) --------------------------------------
 
 
-async def _worker(
-    host: str,
-    port: int,
-    requests: list[bytes],
-    start: int,
-    step: int,
-    times: list[float],
-    statuses: dict[int, int],
-) -> None:
-    reader, writer = await asyncio.open_connection(host, port)
-    try:
-        for i in range(start, len(requests), step):
-            t0 = time.perf_counter()
-            writer.write(requests[i])
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = 0
-            for line in head.split(b"\r\n"):
-                if line[:15].lower() == b"content-length:":
-                    length = int(line[15:])
-            await reader.readexactly(length)
-            times.append(time.perf_counter() - t0)
-            status = int(head[9:12])
-            statuses[status] = statuses.get(status, 0) + 1
-    finally:
-        writer.close()
-
-
 async def _load(spec: dict[str, Any]) -> dict[str, Any]:
     host, port = "127.0.0.1", int(spec["port"])
     requests = []
@@ -141,24 +111,10 @@ async def _load(spec: dict[str, Any]) -> dict[str, Any]:
             + "\r\n"
         )
         requests.append(head.encode() + body)
-    times: list[float] = []
-    statuses: dict[int, int] = {}
-    started = time.perf_counter()
-    n = int(spec["concurrency"])
-    await asyncio.gather(*(_worker(host, port, requests, w, n, times, statuses) for w in range(n)))
-    elapsed = time.perf_counter() - started
-    times.sort()
-    return {
-        "count": len(times),
-        "seconds": elapsed,
-        "rate": len(times) / elapsed,
-        "p50_ms": times[len(times) // 2] * 1000,
-        "p99_ms": times[min(len(times) - 1, int(len(times) * 0.99))] * 1000,
-        "mean_ms": statistics.fmean(times) * 1000,
-        "statuses": statuses,
-    }
+    return await loadgen.drive(host, port, requests, int(spec["concurrency"]))
 
 
+# wrk cycles the request bodies (one key each); loadgen.WRK_DONE reports.
 _WRK_SCRIPT = """
 local bodies = {%(bodies)s}
 local headers = {%(headers)s}
@@ -167,58 +123,28 @@ request = function()
   i = i %% #bodies + 1
   return wrk.format("POST", %(path)s, headers, bodies[i])
 end
-done = function(summary, latency, requests)
-  io.write(string.format(
-    "DATARUN %%d %%d %%d %%d %%f %%d %%d\\n", summary.requests, summary.duration,
-    latency:percentile(50), latency:percentile(99), latency.mean, summary.errors.status,
-    summary.errors.connect + summary.errors.read + summary.errors.write
-      + summary.errors.timeout))
-end
 """
-
-
-def _lua(text: str) -> str:
-    return f"[==[{text}]==]"
 
 
 def _wrk(spec: dict[str, Any]) -> dict[str, Any]:
     """Load the server with wrk for ``spec["seconds"]``; return the same measurements."""
-    keys = spec["keys"]
-    bodies = [json.dumps({**spec["body"], "keys": [k]}) for k in keys]
+    bodies = [json.dumps({**spec["body"], "keys": [k]}) for k in spec["keys"]]
     headers = {"Content-Type": "application/json", **spec["headers"]}
     script = _WRK_SCRIPT % {
-        "bodies": ", ".join(_lua(b) for b in bodies),
-        "headers": ", ".join(f"[ {_lua(k)} ] = {_lua(v)}" for k, v in headers.items()),
-        "path": _lua(spec["path"]),
+        "bodies": ", ".join(loadgen.lua(b) for b in bodies),
+        "headers": ", ".join(
+            f"[ {loadgen.lua(k)} ] = {loadgen.lua(v)}" for k, v in headers.items()
+        ),
+        "path": loadgen.lua(spec["path"]),
     }
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
-        f.write(script)
-    try:
-        done = subprocess.run(
-            ["wrk", "-t1", f"-c{spec['concurrency']}", f"-d{spec['seconds']}s", "--timeout", "10s",
-             "-s", f.name, f"http://127.0.0.1:{spec['port']}"],
-            capture_output=True, check=True, timeout=float(spec["seconds"]) + 60, text=True,
-        )  # fmt: skip
-    finally:
-        os.unlink(f.name)
-    line = next((x for x in done.stdout.splitlines() if x.startswith("DATARUN ")), None)
-    if line is None:
-        raise RuntimeError(f"wrk gave no result: {done.stdout} {done.stderr}")
-    count, micros, p50, p99, mean, bad_status, failed = (float(v) for v in line.split()[1:])
-    statuses = {"200": int(count - bad_status)}
-    if bad_status:
-        statuses["other"] = int(bad_status)
-    if failed:
-        statuses["socket errors"] = int(failed)
-    return {
-        "count": int(count),
-        "seconds": micros / 1e6,
-        "rate": count / (micros / 1e6),
-        "p50_ms": p50 / 1000,
-        "p99_ms": p99 / 1000,
-        "mean_ms": mean / 1000,
-        "statuses": statuses,
-    }
+    return loadgen.run_wrk(
+        script,
+        port=int(spec["port"]),
+        concurrency=int(spec["concurrency"]),
+        seconds=float(spec["seconds"]),
+        timeout="10s",
+        ok="200",
+    )
 
 
 def _run_load(spec: dict[str, Any]) -> dict[str, Any]:
@@ -237,29 +163,6 @@ def _run_load(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 # ---- setting up the hub database ------------------------------------------------------
-
-
-@contextmanager
-def _hub_database(tmp: Path) -> Iterator[str]:
-    base = os.environ.get("DATARUN_BENCH_POSTGRES_URL", "")
-    if not base:
-        yield f"sqlite:///{tmp / 'hub.db'}"
-        return
-    from sqlalchemy import text
-    from sqlalchemy.engine import make_url
-
-    from exchange.core.db import make_engine
-
-    name = f"datarun_bench_pulls_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _prepare(url: str, tmp: Path) -> tuple[dict[str, str], str, list[str]]:
@@ -345,38 +248,6 @@ def _token(app: Any, subject: str, kind: str, dept: str, roles: list[str]) -> di
 # ---- running the servers --------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@contextmanager
-def _server(app_ref: str, env: dict[str, str], loop: str) -> Iterator[tuple[int, int]]:
-    """Run ``app_ref`` in a uvicorn subprocess; yield its port and pid."""
-    port = _free_port()
-    command = [sys.executable, "-m", "uvicorn", "--factory", app_ref, "--host", "127.0.0.1"]
-    command += ["--port", str(port), "--log-level", "warning", "--no-access-log"]
-    # The same event loop and HTTP parser for both servers, named rather than "auto".
-    command += ["--loop", loop, "--http", "httptools" if loop == "uvloop" else "h11"]
-    process = subprocess.Popen(command, env={**os.environ, **env})
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/docs", timeout=1)
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError(f"{app_ref} did not start") from None
-                time.sleep(0.2)
-        yield port, process.pid
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-
-
 def _logged(url: str) -> int:
     """Return how many entries the hub's access log holds."""
     from sqlalchemy import func, select
@@ -392,19 +263,10 @@ def _logged(url: str) -> int:
         engine.dispose()
 
 
-def _cpu_seconds(pid: int) -> float | None:
-    """Return the CPU time (user + system) a process has used, where /proc tells it."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _round(spec: dict[str, Any], pid: int) -> dict[str, Any]:
-    before = _cpu_seconds(pid)
+    before = loadgen.cpu_seconds(pid)
     result = _run_load(spec)
-    after = _cpu_seconds(pid)
+    after = loadgen.cpu_seconds(pid)
     if before is not None and after is not None:
         result["cpu_ms"] = (after - before) * 1000 / result["count"]
     return result
@@ -426,7 +288,7 @@ def run(*, quick: bool = False, uvloop: bool = True) -> list[str]:
     wrk = shutil.which("wrk") is not None
     seconds = 3 if quick else 5  # per round, with wrk (the Python client counts requests)
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory() as tmp_name, _hub_database(Path(tmp_name)) as url:
+    with tempfile.TemporaryDirectory() as tmp_name, hub_database(Path(tmp_name)) as url:
         tmp = Path(tmp_name)
         env, token, keys = _prepare(url, tmp)
         setup = time.perf_counter() - started
@@ -447,8 +309,11 @@ def run(*, quick: bool = False, uvloop: bool = True) -> list[str]:
         bare_spec = {**common, "path": f"/lookup/{RESOURCE}", "headers": {}}
         hubs, bares = [], []
         with (
-            _server("exchange.app:create_app", env, loop) as (hub_port, hub_pid),
-            _server("benchmarks.bench_pulls:bare_app", env, loop) as (bare_port, bare_pid),
+            loadgen.uvicorn_server(HUB_APP, env, loop) as (hub_port, hub_pid),
+            loadgen.uvicorn_server("benchmarks.bench_pulls:bare_app", env, loop) as (
+                bare_port,
+                bare_pid,
+            ),
         ):
             hub_spec["port"], bare_spec["port"] = hub_port, bare_port
             for spec in (hub_spec, bare_spec):  # warm up: connections, caches, the JIT-less VM

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -97,3 +100,29 @@ def hub_settings(url: str, tmp: Path, **extra_env: str) -> tuple[Settings, dict[
         connector_http_allowlist=allowlist,
     )
     return settings, env
+
+
+@contextmanager
+def hub_database(tmp: Path) -> Iterator[str]:
+    """Yield the URL of a fresh hub database: SQLite under ``tmp``, or, when
+    ``DATARUN_BENCH_POSTGRES_URL`` is set, a PostgreSQL database of the run's own there
+    (created, then dropped)."""
+    base = os.environ.get("DATARUN_BENCH_POSTGRES_URL", "")
+    if not base:
+        yield f"sqlite:///{tmp / 'hub.db'}"
+        return
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    from exchange.core.db import make_engine
+
+    name = f"datarun_bench_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
