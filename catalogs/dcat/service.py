@@ -26,5 +26,7 @@ def table_schema(session: Session, *, code: str) -> dict[str, Any]:
         raise NotFound(
             f"no published resource with code {code!r}",
             errors=[{"field": "code", "message": "not a published resource"}],
+            message_key="refusal.catalogue.no_published_resource",
+            message_params={"code": code},
         )
     return build_table_schema(resource)

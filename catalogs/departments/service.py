@@ -14,11 +14,18 @@ from exchange.core.pagination import PageParams
 def create_department(session: Session, *, data: DepartmentCreate) -> Department:
     """Create a department; its parent must exist and its code and USCC be unused."""
     if repository.by_code(session, data.code) is not None:
-        raise Conflict(f"department {data.code} already exists", code=data.code)
+        raise Conflict(
+            f"department {data.code} already exists",
+            code=data.code,
+            message_key="refusal.catalogue.department_exists",
+            message_params={"code": data.code},
+        )
     if data.uscc and repository.by_uscc(session, data.uscc) is not None:
         raise Conflict(
             f"unified social credit code {data.uscc} belongs to another department",
             errors=[{"field": "uscc", "message": "already registered"}],
+            message_key="refusal.catalogue.uscc_taken",
+            message_params={"uscc": data.uscc},
         )
     parent = None
     if data.parent is not None:
@@ -27,6 +34,8 @@ def create_department(session: Session, *, data: DepartmentCreate) -> Department
             raise InvalidInput(
                 f"unknown parent department {data.parent}",
                 errors=[{"field": "parent", "message": f"no department with code {data.parent}"}],
+                message_key="refusal.catalogue.unknown_parent",
+                message_params={"code": data.parent},
             )
     department = Department(
         code=data.code, name=data.name, level=data.level, parent=parent, uscc=data.uscc
@@ -40,7 +49,11 @@ def get_department(session: Session, *, code: str) -> Department:
     """Return the department with ``code`` or raise NotFound."""
     department = repository.by_code(session, code)
     if department is None:
-        raise NotFound(f"no department with code {code}")
+        raise NotFound(
+            f"no department with code {code}",
+            message_key="refusal.catalogue.no_department",
+            message_params={"code": code},
+        )
     return department
 
 

@@ -95,12 +95,16 @@ def create_service_item(
         raise InvalidInput(
             f"unknown department {data.department}",
             errors=[{"field": "department", "message": f"no department {data.department}"}],
+            message_key="refusal.catalogue.unknown_department",
+            message_params={"code": data.department},
         )
     _require_write(authz, actor, department.code)
     if repo.service_item_by_code(session, data.code) is not None:
         raise Conflict(
             f"service item {data.code} already exists",
             errors=[{"field": "code", "message": "already used"}],
+            message_key="refusal.catalogue.service_item_exists",
+            message_params={"code": data.code},
         )
     item = ServiceItem(
         code=data.code, name=data.name, department=department, description=data.description
@@ -114,7 +118,11 @@ def get_service_item(session: Session, *, code: str) -> ServiceItemRead:
     """Return the service item with ``code``."""
     item = repo.service_item_by_code(session, code)
     if item is None:
-        raise NotFound(f"no service item {code}")
+        raise NotFound(
+            f"no service item {code}",
+            message_key="refusal.catalogue.no_service_item",
+            message_params={"code": code},
+        )
     return service_item_read(item)
 
 
@@ -166,7 +174,12 @@ def _materials(data: list[MaterialIn], items: list[ServiceItem]) -> list[Materia
 def _raise_problems(what: str, problems: list[dict[str, Any]]) -> None:
     if problems:
         fields = ", ".join(p["field"] for p in problems)
-        raise InvalidInput(f"invalid {what}: {fields}", errors=problems)
+        raise InvalidInput(
+            f"invalid {what}: {fields}",
+            errors=problems,
+            message_key="refusal.catalogue.invalid_one_thing",
+            message_params={"fields": fields},
+        )
 
 
 def create_one_thing(
@@ -182,12 +195,16 @@ def create_one_thing(
         raise InvalidInput(
             f"unknown lead department {data.lead_department}",
             errors=[{"field": "lead_department", "message": "no such department"}],
+            message_key="refusal.catalogue.unknown_lead_department",
+            message_params={"code": data.lead_department},
         )
     _require_write(authz, actor, lead.code)
     if repo.one_thing_by_code(session, data.code) is not None:
         raise Conflict(
             f"one-thing {data.code} already exists",
             errors=[{"field": "code", "message": "already used"}],
+            message_key="refusal.catalogue.one_thing_exists",
+            message_params={"code": data.code},
         )
     items, problems = _resolve(session, data)
     _raise_problems("one-thing", problems)
@@ -215,7 +232,11 @@ def update_one_thing(
     """Replace a one-thing's name, description, service items and materials."""
     one_thing = repo.one_thing_by_code(session, code)
     if one_thing is None:
-        raise NotFound(f"no one-thing {code}")
+        raise NotFound(
+            f"no one-thing {code}",
+            message_key="refusal.catalogue.no_one_thing",
+            message_params={"code": code},
+        )
     _require_write(authz, actor, one_thing.lead_department.code)
     items, problems = _resolve(session, data)
     _raise_problems("one-thing", problems)
@@ -236,7 +257,11 @@ def get_one_thing(session: Session, *, code: str) -> OneThingRead:
     """Return the one-thing with ``code``."""
     one_thing = repo.one_thing_by_code(session, code)
     if one_thing is None:
-        raise NotFound(f"no one-thing {code}")
+        raise NotFound(
+            f"no one-thing {code}",
+            message_key="refusal.catalogue.no_one_thing",
+            message_params={"code": code},
+        )
     return one_thing_read(one_thing)
 
 
@@ -270,13 +295,19 @@ def elimination_report(
     """Report which materials the hub pulls for ``consumer`` (the lead department by default)."""
     one_thing = repo.one_thing_by_code(session, code)
     if one_thing is None:
-        raise NotFound(f"no one-thing {code}")
+        raise NotFound(
+            f"no one-thing {code}",
+            message_key="refusal.catalogue.no_one_thing",
+            message_params={"code": code},
+        )
     if consumer is None:
         consumer = one_thing.lead_department.code
     elif repo.department_by_code(session, consumer) is None:
         raise InvalidInput(
             f"unknown consumer department {consumer}",
             errors=[{"field": "consumer", "message": f"no department {consumer}"}],
+            message_key="refusal.catalogue.unknown_consumer",
+            message_params={"code": consumer},
         )
     materials = [_material_read(m) for m in one_thing.materials]
     codes = [m.resource_code for m in materials if m.kind == "pullable" and m.resource_code]

@@ -45,10 +45,19 @@ def create_resource(
     """Create a catalogue entry as a draft, or published at once (import, seeding)."""
     _require_write(actor, authz, data.provider)
     if status not in ("draft", "published"):
-        raise InvalidInput(f"a new entry starts as a draft or published, not {status}")
+        raise InvalidInput(
+            f"a new entry starts as a draft or published, not {status}",
+            message_key="refusal.catalogue.new_entry_status",
+            message_params={"status": status},
+        )
     provider = _provider(session, data.provider)
     if repository.code_exists(session, data.code):
-        raise Conflict(f"resource {data.code} already exists", code=data.code)
+        raise Conflict(
+            f"resource {data.code} already exists",
+            code=data.code,
+            message_key="refusal.catalogue.resource_exists",
+            message_params={"code": data.code},
+        )
     resource = Resource(
         code=data.code,
         category_code=rules.category_code(data.code),
@@ -93,7 +102,11 @@ def update_resource(
         new["published_on"] = data.published_on.isoformat() if data.published_on else None
     problems = rules.share_problems(new["share_type"], new["share_condition"], new["legal_basis"])
     if problems:
-        raise InvalidInput("inconsistent sharing attributes (共享属性)", errors=problems)
+        raise InvalidInput(
+            "inconsistent sharing attributes (共享属性)",
+            errors=problems,
+            message_key="refusal.catalogue.inconsistent_sharing",
+        )
     kind, (major, minor), changes = rules.next_version(
         old, new, (resource.version_major, resource.version_minor)
     )
@@ -214,6 +227,8 @@ def _provider(session: Session, code: str) -> Department:
         raise InvalidInput(
             f"unknown provider department {code}",
             errors=[{"field": "provider", "message": f"no department with code {code}"}],
+            message_key="refusal.catalogue.unknown_provider",
+            message_params={"code": code},
         )
     return department
 
@@ -224,10 +239,19 @@ def _load(
     problem = rules.validate_code(code)
     if problem:
         errors = [{"field": "code", "message": problem}]
-        raise InvalidInput(f"bad resource code {code!r}", errors=errors)
+        raise InvalidInput(
+            f"bad resource code {code!r}",
+            errors=errors,
+            message_key="refusal.catalogue.bad_resource_code",
+            message_params={"code": code},
+        )
     resource = repository.by_code(session, code, for_update=for_update)
     if resource is None or not can_see(principal, resource):
-        raise NotFound(f"no resource with code {code}")
+        raise NotFound(
+            f"no resource with code {code}",
+            message_key="refusal.catalogue.no_resource",
+            message_params={"code": code},
+        )
     return resource
 
 
@@ -265,7 +289,12 @@ def _flush(session: Session, code: str) -> None:
     try:
         session.flush()
     except IntegrityError as exc:  # a concurrent create of the same code won the race
-        raise Conflict(f"resource {code} already exists", code=code) from exc
+        raise Conflict(
+            f"resource {code} already exists",
+            code=code,
+            message_key="refusal.catalogue.resource_exists",
+            message_params={"code": code},
+        ) from exc
 
 
 def _record(

@@ -82,7 +82,12 @@ def put_binding(
     config = validation.checked_config(data, existing, settings)
     problems = rules.mapping_problems([i.code for i in resource.items], data.key_item, data.columns)
     if problems:
-        raise InvalidInput(f"the mapping does not fit resource {code}", errors=problems)
+        raise InvalidInput(
+            f"the mapping does not fit resource {code}",
+            errors=problems,
+            message_key="refusal.bindings.mapping_mismatch",
+            message_params={"code": code},
+        )
     resilience = validation.checked_resilience(data.resilience)
     binding = Binding(code, data.adapter, config, data.key_item, dict(data.columns))
     if verify:
@@ -111,7 +116,11 @@ def get_binding(
     _require(actor, authz, "read", resource)
     row = repository.by_resource_id(session, resource.id)
     if row is None:
-        raise NotFound(f"resource {code} has no connector binding")
+        raise NotFound(
+            f"resource {code} has no connector binding",
+            message_key="refusal.bindings.not_bound",
+            message_params={"code": code},
+        )
     return row
 
 
@@ -126,7 +135,7 @@ def list_bindings(
     """Return the bindings the caller administers (all for the province), or one provider's."""
     if actor is not None and not actor.has_role("province_admin"):
         if authz is None:
-            raise Forbidden("no authorizer to decide")
+            raise Forbidden("no authorizer to decide", message_key="refusal.bindings.no_authorizer")
         authz.require(actor, obj="binding", act="read", domain=actor.department)
         provider = actor.department
     provider_id = None
@@ -148,7 +157,11 @@ def delete_binding(
     _require(actor, authz, "write", resource)
     row = repository.by_resource_id(session, resource.id)
     if row is None:
-        raise NotFound(f"resource {code} has no connector binding")
+        raise NotFound(
+            f"resource {code} has no connector binding",
+            message_key="refusal.bindings.not_bound",
+            message_params={"code": code},
+        )
     session.delete(row)
     session.flush()
     if pool is not None:
@@ -196,7 +209,11 @@ def describe_binding(
             row, settings, pool, run, lambda c: c.describe()
         )
     except SourceUnavailable as exc:
-        raise SourceUnreachable(f"the source is unavailable ({exc.reason}): {exc}") from None
+        raise SourceUnreachable(
+            f"the source is unavailable ({exc.reason}): {exc}",
+            message_key="refusal.bindings.source_unavailable",
+            message_params={"reason": exc.reason, "error": str(exc)},
+        ) from None
     except BindingInvalid as exc:
         raise InvalidInput(str(exc), errors=exc.problems or None) from None
     return columns
@@ -248,11 +265,18 @@ def _resource(session: Session, code: str) -> Resource:
     problem = resource_rules.validate_code(code)
     if problem:
         raise InvalidInput(
-            f"bad resource code {code!r}", errors=[{"field": "code", "message": problem}]
+            f"bad resource code {code!r}",
+            errors=[{"field": "code", "message": problem}],
+            message_key="refusal.bindings.bad_resource_code",
+            message_params={"code": code},
         )
     resource = resources.by_code(session, code)
     if resource is None:
-        raise NotFound(f"no resource with code {code}")
+        raise NotFound(
+            f"no resource with code {code}",
+            message_key="refusal.bindings.no_resource",
+            message_params={"code": code},
+        )
     return resource
 
 
@@ -262,7 +286,7 @@ def _require(
     if actor is None:
         return  # the CLI: a trusted operator on the hub's host
     if authz is None:
-        raise Forbidden("no authorizer to decide")
+        raise Forbidden("no authorizer to decide", message_key="refusal.bindings.no_authorizer")
     authz.require(actor, obj="binding", act=act, domain=resource.provider.code)
 
 

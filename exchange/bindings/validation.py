@@ -61,8 +61,14 @@ def checked_config(
     try:
         registry.get_adapter(data.adapter)
     except registry.UnknownAdapter as exc:
-        message = f"no adapter {data.adapter!r}; available: {', '.join(exc.known)}"
-        raise InvalidInput(message, errors=[{"field": "adapter", "message": message}]) from None
+        available = ", ".join(exc.known)
+        message = f"no adapter {data.adapter!r}; available: {available}"
+        raise InvalidInput(
+            message,
+            errors=[{"field": "adapter", "message": message}],
+            message_key="refusal.bindings.unknown_adapter",
+            message_params={"adapter": data.adapter, "available": available},
+        ) from None
     raw = dict(data.config)
     masked = rules.masked_paths(raw)
     if masked:
@@ -72,7 +78,11 @@ def checked_config(
                 kept = decrypt_secrets(settings, existing.secrets_encrypted)
             except BindingInvalid as exc:
                 errors = [{"field": "config", "message": str(exc)}]
-                raise InvalidInput(str(exc), errors=errors) from None
+                raise InvalidInput(
+                    str(exc),
+                    errors=errors,
+                    message_key="refusal.bindings.secrets_undecryptable",
+                ) from None
         stored = {path for path, _ in kept}
         unknown = [p for p in masked if p not in stored]
         if unknown:
@@ -81,7 +91,9 @@ def checked_config(
                 for p in unknown
             ]
             raise InvalidInput(
-                "'**********' keeps a stored secret, and there is none", errors=errors
+                "'**********' keeps a stored secret, and there is none",
+                errors=errors,
+                message_key="refusal.bindings.no_stored_secret",
             )
         raw = rules.merge_secrets(raw, [(p, v) for p, v in kept if p in masked])
     try:
@@ -89,15 +101,26 @@ def checked_config(
     except ValidationError as exc:
         problems = problems_of(exc)
         fields = ", ".join(p["field"] for p in problems)
-        raise InvalidInput(f"invalid {data.adapter} config: {fields}", errors=problems) from None
+        raise InvalidInput(
+            f"invalid {data.adapter} config: {fields}",
+            errors=problems,
+            message_key="refusal.bindings.invalid_config",
+            message_params={"adapter": data.adapter, "fields": fields},
+        ) from None
     outside = rules.outside_roots(config.local_paths(), file_roots(settings))
     if outside:
         roots = ", ".join(str(r) for r in file_roots(settings))
+        paths = ", ".join(outside)
         message = (
-            f"reads {', '.join(outside)}, outside the directories connectors may read "
+            f"reads {paths}, outside the directories connectors may read "
             f"({roots}; set DATARUN_CONNECTOR_FILE_ROOTS)"
         )
-        raise InvalidInput(message, errors=[{"field": "config", "message": message}])
+        raise InvalidInput(
+            message,
+            errors=[{"field": "config", "message": message}],
+            message_key="refusal.bindings.outside_file_roots",
+            message_params={"paths": paths, "roots": roots},
+        )
     return config
 
 
@@ -110,7 +133,11 @@ def checked_resilience(raw: dict[str, Any]) -> dict[str, Any]:
             {**p, "field": "resilience" + p["field"].removeprefix("config")}
             for p in problems_of(exc)
         ]
-        raise InvalidInput("invalid resilience policy", errors=problems) from None
+        raise InvalidInput(
+            "invalid resilience policy",
+            errors=problems,
+            message_key="refusal.bindings.invalid_resilience",
+        ) from None
     return raw
 
 
@@ -129,15 +156,21 @@ def verify_columns(binding: Binding, settings: Settings, run: Run) -> None:
     except SourceUnavailable as exc:
         raise SourceUnreachable(
             f"cannot verify the binding: the source is unavailable ({exc.reason}): {exc}; "
-            "fix the source or save without verifying (?verify=false)"
+            "fix the source or save without verifying (?verify=false)",
+            message_key="refusal.bindings.verify_source_unavailable",
+            message_params={"reason": exc.reason, "error": str(exc)},
         ) from None
     except BindingInvalid as exc:
         raise InvalidInput(str(exc), errors=exc.problems or None) from None
     problems = rules.missing_column_problems(binding.columns, [c.name for c in columns])
     if problems:
         lacking = sorted({p["message"].rsplit(" ", 1)[-1].strip("'") for p in problems})
+        columns_text = ", ".join(lacking)
         raise InvalidInput(
-            f"the source lacks mapped columns: {', '.join(lacking)}", errors=problems
+            f"the source lacks mapped columns: {columns_text}",
+            errors=problems,
+            message_key="refusal.bindings.missing_columns",
+            message_params={"columns": columns_text},
         )
 
 

@@ -70,7 +70,7 @@ def refusal_problems(exc: Exception, t: Translator) -> list[dict[str, Any]]:
     errors = getattr(exc, "errors", None)
     if isinstance(exc, DomainError) and errors:
         return list(errors)
-    return [{"field": "form", "message": getattr(exc, "detail", str(exc))}]
+    return [{"field": "form", "message": t.refusal(exc)}]
 
 
 @dataclass

@@ -51,6 +51,14 @@ class Translator:
         known = key in self._messages or key in self._fallback
         return self(key if known else fallback_key, **params)
 
+    def refusal(self, exc: Exception) -> str:
+        """Return a service's refusal in this language: the text of its ``message_key``
+        (with its ``message_params``) where the catalogue has it, else its ``detail``."""
+        key = getattr(exc, "message_key", None)
+        if key and (key in self._messages or key in self._fallback):
+            return self(key, **(getattr(exc, "message_params", None) or {}))
+        return str(getattr(exc, "detail", exc))
+
     def label(self, group: str, value: Any) -> str:
         """Return the label of an enumerated value (e.g. ``share_type`` ``conditional``)."""
         if value is None:

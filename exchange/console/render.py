@@ -165,6 +165,11 @@ def stream(
     )
 
 
+def refusal(request: Request, exc: Exception) -> str:
+    """Return a service's refusal in the viewer's language (``Translator.refusal``)."""
+    return Translator(language_of(request)).refusal(exc)
+
+
 def error_page(request: Request, status: int, detail: str | None = None) -> HTMLResponse:
     """Render the error page for ``status`` (403, 404, 409, 422, ...)."""
     return render(request, "error.html", {"status": status, "detail": detail}, status=status)
@@ -188,7 +193,10 @@ class ConsoleRoute(APIRoute):
                 return redirect(f"/console/login?next={quote(exc.next_path, safe='')}")
             except DomainError as exc:
                 # A 403 names no rule the caller lacks; a refused CSRF token says so.
-                detail = exc.detail if exc.status != 403 or exc.detail == "csrf" else None
+                if exc.status != 403:
+                    detail: str | None = refusal(request, exc)
+                else:
+                    detail = "csrf" if exc.detail == "csrf" else None
                 return error_page(request, exc.status, detail)
             except RequestValidationError as exc:
                 fields = ", ".join(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -14,7 +14,14 @@ PROBLEM_JSON = "application/problem+json"
 
 
 class DomainError(Exception):
-    """Base of every error a service raises; carries its HTTP status and problem type."""
+    """Base of every error a service raises; carries its HTTP status and problem type.
+
+    ``detail`` is the API's words (English, in the problem document). ``message_key`` and
+    ``message_params`` are the same refusal for people: a key of the console's message
+    catalogue (``exchange/console/messages``, e.g. ``refusal.grants.not_pending``) and the
+    values its text names; the console shows it in the viewer's language (zh-CN by
+    default) and falls back to ``detail`` where a refusal has no key.
+    """
 
     status: int = 400
     type_slug: str = "bad-request"
@@ -26,12 +33,16 @@ class DomainError(Exception):
         *,
         errors: list[dict[str, Any]] | None = None,
         headers: dict[str, str] | None = None,
+        message_key: str | None = None,
+        message_params: Mapping[str, Any] | None = None,
         **extra: Any,
     ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors = errors
         self.headers = headers or {}
+        self.message_key = message_key
+        self.message_params = dict(message_params or {})
         self.extra = extra
 
 

@@ -34,8 +34,21 @@ from exchange.identity.principal import Principal
 def _load(session: Session, grant_id: int) -> Grant:
     grant = repo.grant_by_id(session, grant_id)
     if grant is None:
-        raise NotFound(f"no grant {grant_id}")
+        raise NotFound(
+            f"no grant {grant_id}",
+            message_key="refusal.grants.no_grant",
+            message_params={"grant": grant_id},
+        )
     return grant
+
+
+# The console's words for a refused decision, by the decision attempted.
+_MAY_NOT = {
+    "approve": "refusal.grants.may_not_approve",
+    "refuse": "refusal.grants.may_not_refuse",
+    "revoke": "refusal.grants.may_not_revoke",
+    "recertify": "refusal.grants.may_not_recertify",
+}
 
 
 def _decidable(
@@ -56,7 +69,11 @@ def _decidable(
         )
         if record_denied is not None:
             record_denied(grant_id, actor.subject, attempted, message)
-        raise Forbidden(message)
+        raise Forbidden(
+            message,
+            message_key=_MAY_NOT.get(attempted),
+            message_params={"actor": actor.subject, "grant": grant_id, "provider": provider},
+        )
     locked = repo.grant_by_id(session, grant_id, for_update=True)
     assert locked is not None
     return locked
@@ -72,6 +89,16 @@ def _not_shared(grant: Grant) -> None:
             f"resource {grant.resource.code} is 不予共享 (not shared): no grant can be made; "
             f"legal basis: {grant.resource.legal_basis or 'none cited'}",
             share_type="none",
+            message_key=(
+                "refusal.grants.not_shared"
+                if grant.resource.legal_basis
+                else "refusal.grants.not_shared_no_legal_basis"
+            ),
+            message_params=(
+                {"code": grant.resource.code, "legal_basis": grant.resource.legal_basis}
+                if grant.resource.legal_basis
+                else {"code": grant.resource.code}
+            ),
         )
 
 
@@ -79,7 +106,16 @@ def _must_be(grant: Grant, wanted: str, today: date) -> None:
     now = _status(grant, today)
     if now != wanted:
         by = f" by {grant.decided_by}" if grant.decided_by and now != rules.PENDING else ""
-        raise Conflict(f"grant {grant.id} is {now}{by}, not {wanted}", grant_status=now)
+        raise Conflict(
+            f"grant {grant.id} is {now}{by}, not {wanted}",
+            grant_status=now,
+            message_key=(
+                "refusal.grants.not_pending"
+                if wanted == rules.PENDING
+                else "refusal.grants.not_approved"
+            ),
+            message_params={"grant": grant.id},
+        )
 
 
 def _status(grant: Grant, today: date) -> str:
@@ -104,7 +140,11 @@ def approve(
     _not_shared(grant)
     _must_be(grant, rules.PENDING, today)
     if grant.resource.status != "published":
-        raise Conflict(f"resource {grant.resource.code} is {grant.resource.status}, not published")
+        raise Conflict(
+            f"resource {grant.resource.code} is {grant.resource.status}, not published",
+            message_key="refusal.grants.resource_not_published",
+            message_params={"code": grant.resource.code},
+        )
     raise_problems(
         rules.narrowing_problems(
             requested_items=grant.items,
@@ -118,7 +158,11 @@ def approve(
     items = list(data.items) if data.items is not None else list(grant.items)
     starts_on, ends_on = data.starts_on or grant.starts_on, data.ends_on or grant.ends_on
     if ends_on < today:
-        raise Conflict(f"the period ends on {ends_on}, already past: request anew")
+        raise Conflict(
+            f"the period ends on {ends_on}, already past: request anew",
+            message_key="refusal.grants.period_past",
+            message_params={"ends_on": str(ends_on)},
+        )
     narrowed: dict[str, Any] = {}
     if items != grant.items:
         narrowed["items"] = {"requested": grant.items, "granted": items}

@@ -38,7 +38,11 @@ from exchange.identity.principal import Principal
 def _one_thing(session: Session, code: str) -> OneThing:
     one_thing = onethings.one_thing_by_code(session, code)
     if one_thing is None:
-        raise NotFound(f"no one-thing {code}")
+        raise NotFound(
+            f"no one-thing {code}",
+            message_key="refusal.grants.no_one_thing",
+            message_params={"code": code},
+        )
     return one_thing
 
 
@@ -48,12 +52,15 @@ def _consumer(session: Session, code: str | None, principal: Principal | None) -
         raise InvalidInput(
             "name the consumer department",
             errors=[{"field": "consumer", "message": "required"}],
+            message_key="refusal.grants.consumer_required",
         )
     dept = repo.department_by_code(session, code)
     if dept is None:
         raise InvalidInput(
             f"unknown consumer department {code}",
             errors=[{"field": "consumer", "message": f"no department {code}"}],
+            message_key="refusal.grants.unknown_consumer",
+            message_params={"code": code},
         )
     return dept
 

@@ -87,13 +87,23 @@ def flush_or_conflict(session: Session, grant_id: int) -> None:
         session.flush()
     except StaleDataError as exc:
         # Someone else changed the grant since it was read (two admins at once): one wins.
-        raise Conflict(f"grant {grant_id} was changed concurrently; reload it") from exc
+        raise Conflict(
+            f"grant {grant_id} was changed concurrently; reload it",
+            message_key="refusal.grants.changed_concurrently",
+            message_params={"grant": grant_id},
+        ) from exc
 
 
 def raise_problems(problems: list[dict[str, Any]]) -> None:
     """Raise one 422 naming every problem, if there is any."""
     if problems:
-        raise InvalidInput("; ".join(p["message"] for p in problems), errors=problems)
+        detail = "; ".join(p["message"] for p in problems)
+        raise InvalidInput(
+            detail,
+            errors=problems,
+            message_key="refusal.grants.invalid_input",
+            message_params={"problems": detail},
+        )
 
 
 # --- requesting -------------------------------------------------------------------------
@@ -123,10 +133,18 @@ def check_requester(
     if actor.kind == "system":
         own = actor.client_id or actor.subject
         if consumer_system is not None and consumer_system != own:
-            raise Forbidden(f"system {own} may request only on its own behalf")
+            raise Forbidden(
+                f"system {own} may request only on its own behalf",
+                message_key="refusal.grants.system_requests_for_itself",
+                message_params={"system": own},
+            )
         system = repo.system_by_client_id(session, own)
         if system is None:
-            raise Forbidden(f"system {own} is not registered")
+            raise Forbidden(
+                f"system {own} is not registered",
+                message_key="refusal.grants.system_not_registered",
+                message_params={"system": own},
+            )
     return _owned(system, consumer)
 
 
@@ -257,6 +275,8 @@ def _refuse_duplicate(
             raise Conflict(
                 f"request {other.id} for this resource and purpose is already pending",
                 grant_id=other.id,
+                message_key="refusal.grants.duplicate_pending",
+                message_params={"grant": other.id},
             )
 
 

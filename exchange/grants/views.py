@@ -94,7 +94,11 @@ def get_grant(
     """Return a grant with its full history (its consumer's or provider's readers)."""
     grant = repo.grant_by_id(session, grant_id)
     if grant is None:
-        raise NotFound(f"no grant {grant_id}")
+        raise NotFound(
+            f"no grant {grant_id}",
+            message_key="refusal.grants.no_grant",
+            message_params={"grant": grant_id},
+        )
     require_read(
         principal,
         authz,
@@ -165,7 +169,11 @@ def resource_permissions(
     today = today or china_today()
     resource = repo.resource_by_code(session, code)
     if resource is None:
-        raise NotFound(f"no resource {code}")
+        raise NotFound(
+            f"no resource {code}",
+            message_key="refusal.grants.no_resource",
+            message_params={"code": code},
+        )
     require_read(principal, authz, "grant", "grants", resource.provider.code)
     rows, total = repo.resource_permissions(
         session, resource_id=resource.id, today=today, offset=page.offset, limit=page.size
@@ -211,9 +219,17 @@ def system_permissions(
     today = today or china_today()
     system = repo.system_by_client_id(session, client_id)
     if system is None:
-        raise NotFound(f"no system {client_id}")
+        raise NotFound(
+            f"no system {client_id}",
+            message_key="refusal.grants.no_system",
+            message_params={"system": client_id},
+        )
     if principal.kind == "system" and (principal.client_id or principal.subject) != client_id:
-        raise Forbidden(f"system {principal.subject} may read only its own permissions")
+        raise Forbidden(
+            f"system {principal.subject} may read only its own permissions",
+            message_key="refusal.grants.system_reads_own_permissions",
+            message_params={"system": principal.subject},
+        )
     require_read(principal, authz, "grant", "grants", system.department.code)
     rows, total = repo.system_permissions(
         session, system=system, today=today, offset=page.offset, limit=page.size

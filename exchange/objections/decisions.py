@@ -42,7 +42,11 @@ def _flush(session: Session, objection_id: int) -> None:
     try:
         session.flush()
     except StaleDataError as exc:
-        raise Conflict(f"objection {objection_id} was changed concurrently; reload it") from exc
+        raise Conflict(
+            f"objection {objection_id} was changed concurrently; reload it",
+            message_key="refusal.objections.changed_concurrently",
+            message_params={"objection": objection_id},
+        ) from exc
 
 
 def answer(
@@ -65,7 +69,15 @@ def answer(
         )
         if record_denied is not None:
             record_denied(objection_id, actor.subject, "answer", message)
-        raise Forbidden(message)
+        raise Forbidden(
+            message,
+            message_key="refusal.objections.may_not_answer",
+            message_params={
+                "actor": actor.subject,
+                "objection": objection_id,
+                "provider": provider,
+            },
+        )
     raise_problems(rules.answer_problems(data.answer, data.reason))
     objection = _locked(session, objection_id)
     if objection.status != rules.OPEN:
@@ -73,6 +85,8 @@ def answer(
         raise Conflict(
             f"objection {objection_id} is {objection.status}{by}, not open",
             objection_status=objection.status,
+            message_key="refusal.objections.not_open",
+            message_params={"objection": objection_id},
         )
     late = rules.working_days_overdue(objection.status, objection.due_on, today)
     objection.status, objection.answer = rules.ANSWERED, data.answer
@@ -99,7 +113,12 @@ def close(
     objection_id = objection.id
     locked = _locked(session, objection_id)
     if locked.status == rules.CLOSED:
-        raise Conflict(f"objection {objection_id} is already closed", objection_status="closed")
+        raise Conflict(
+            f"objection {objection_id} is already closed",
+            objection_status="closed",
+            message_key="refusal.objections.already_closed",
+            message_params={"objection": objection_id},
+        )
     action = "withdrawn" if locked.status == rules.OPEN else "closed"
     locked.status, locked.closed_by, locked.closed_at = rules.CLOSED, closer, utcnow()
     record_event(session, locked, closer, action, reason)
@@ -123,7 +142,9 @@ def close_for_department(
     )
     if not may:
         raise Forbidden(
-            f"{actor.subject} may not close objection {objection_id}: only its raiser may"
+            f"{actor.subject} may not close objection {objection_id}: only its raiser may",
+            message_key="refusal.objections.may_not_close",
+            message_params={"actor": actor.subject, "objection": objection_id},
         )
     return close(session, objection=objection, closer=actor.subject, reason=reason)
 
@@ -134,5 +155,9 @@ def close_for_citizen(
     """Close a citizen's own objection (else 404)."""
     objection = repo.objection_by_id(session, objection_id)
     if objection is None or objection.source != "tracker" or objection.subject_key != id_number:
-        raise NotFound(f"no objection {objection_id} of yours")
+        raise NotFound(
+            f"no objection {objection_id} of yours",
+            message_key="refusal.objections.no_objection_of_yours",
+            message_params={"objection": objection_id},
+        )
     return close(session, objection=objection, closer=citizen_name(id_number), reason=reason)

@@ -69,7 +69,13 @@ def denial_recorder(factory: sessionmaker[Session]) -> DenialRecorder:
 def raise_problems(problems: list[dict[str, Any]]) -> None:
     """Raise one 422 naming every problem, if there is any."""
     if problems:
-        raise InvalidInput("; ".join(p["message"] for p in problems), errors=problems)
+        detail = "; ".join(p["message"] for p in problems)
+        raise InvalidInput(
+            detail,
+            errors=problems,
+            message_key="refusal.objections.invalid_input",
+            message_params={"problems": detail},
+        )
 
 
 def citizen_name(id_number: str) -> str:
@@ -139,6 +145,8 @@ def open_objection(
         raise Conflict(
             f"objection {existing.id} by {raised_by} to this record is still open",
             objection_id=existing.id,
+            message_key="refusal.objections.duplicate_open",
+            message_params={"objection": existing.id, "raised_by": raised_by},
         )
     objection = DataObjection(
         resource=resource,
@@ -233,7 +241,11 @@ def raise_for_citizen(
     """Raise a citizen's objection from an access entry about them (else 404)."""
     entry = repo.audit_entry(session, seq)
     if entry is None or entry.subject_key != id_number:
-        raise NotFound(f"no access entry {seq} about you")
+        raise NotFound(
+            f"no access entry {seq} about you",
+            message_key="refusal.objections.no_access_entry",
+            message_params={"seq": seq},
+        )
     if entry.resource_code is None:
         raise_problems([rules.problem("seq", f"entry {seq} names no resource")])
     assert entry.resource_code is not None
@@ -257,5 +269,9 @@ def load(session: Session, objection_id: int) -> DataObjection:
     """Return the objection or raise ``NotFound``."""
     objection = repo.objection_by_id(session, objection_id)
     if objection is None:
-        raise NotFound(f"no objection {objection_id}")
+        raise NotFound(
+            f"no objection {objection_id}",
+            message_key="refusal.objections.no_objection",
+            message_params={"objection": objection_id},
+        )
     return objection

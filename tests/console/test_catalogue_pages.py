@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from catalogs.resources.models import Resource, ResourceVersion
+from exchange.console.i18n import LANGUAGE_COOKIE
 
 NEW = "301003001/000009"
 
@@ -129,7 +130,13 @@ def test_a_duplicate_code_is_shown_beside_the_code(as_person: Callable[[str], An
         "/console/catalogue/new", data=_form(client.csrf, code="301001001/000001")
     )
     assert response.status_code == 422
-    assert "already exists" in _error(response.text, "code")
+    # The service's refusal in the viewer's language (zh-CN by default; English chosen).
+    assert _error(response.text, "code") == "资源 301001001/000001 已存在"
+    client.cookies.set(LANGUAGE_COOKIE, "en")
+    english = client.post(
+        "/console/catalogue/new", data=_form(client.csrf, code="301001001/000001")
+    )
+    assert _error(english.text, "code") == "resource 301001001/000001 already exists"
 
 
 def test_create_publish_edit_and_read_the_history_with_diffs(

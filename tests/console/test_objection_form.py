@@ -242,7 +242,7 @@ def test_invalid_input_is_shown_beside_the_field_and_nothing_is_stored(
 
     assert window.post("/console/objections/new", data=valid_form(window.csrf)).status_code == 200
     again = window.post("/console/objections/new", data=valid_form(window.csrf))
-    assert again.status_code == 409 and "still open" in again.text
+    assert again.status_code == 409 and "尚未办结，请勿重复提出" in again.text
     assert len(stored(db)) == 1
 
 

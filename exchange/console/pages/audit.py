@@ -22,7 +22,7 @@ from exchange.audit.verify import verify_log
 from exchange.console import charts, forms, repository
 from exchange.console.auth import ConsoleAuthz, ConsoleUser, CsrfForm
 from exchange.console.i18n import Translator
-from exchange.console.render import CHINA, ConsoleRoute, language_of, render, stream
+from exchange.console.render import CHINA, ConsoleRoute, language_of, refusal, render, stream
 from exchange.core.deps import DbSession
 from exchange.core.errors import DomainError, InvalidInput
 from exchange.core.inputs import Seq
@@ -339,7 +339,7 @@ def export(
             out_dir=audit.export_dir(settings),
         )
     except DomainError as exc:
-        return _tool_page(request, session, problem=exc.detail)
+        return _tool_page(request, session, problem=refusal(request, exc))
     return _tool_page(request, session, export=result)
 
 
@@ -360,5 +360,5 @@ def report(
         body = ReportRequest(name=name, subject=forms.optional(form, "subject"))
         result = audit.report(request.app.state.settings, request=body)
     except (DomainError, ValueError) as exc:
-        return _tool_page(request, session, problem=getattr(exc, "detail", str(exc)))
+        return _tool_page(request, session, problem=refusal(request, exc))
     return _tool_page(request, session, report=result)

@@ -117,7 +117,7 @@ def search(
             **params,
         )
     except InvalidInput as exc:
-        errors.setdefault("provider", []).append(exc.detail)
+        errors.setdefault("provider", []).append(t.refusal(exc))
     departments = [(d.code, d.name) for d in repository.departments(session)]
     return render(
         request,
@@ -237,7 +237,7 @@ def _save(
             problems = list(exc.errors)
         else:
             field = "code" if isinstance(exc, Conflict) and code is None else "form"
-            problems = [{"field": field, "message": exc.detail}]
+            problems = [{"field": field, "message": t.refusal(exc)}]
         shown = _shown(values)
         if code is None:
             shown["code"] = forms.text(form, "code", 64)

@@ -14,7 +14,7 @@ from exchange.bindings import repository as bindings_repository
 from exchange.bindings import service
 from exchange.console import charts
 from exchange.console.auth import ConsoleAuthz, ConsoleUser, CsrfForm, Viewer
-from exchange.console.render import ConsoleRoute, local_time, redirect, render
+from exchange.console.render import ConsoleRoute, local_time, redirect, refusal, render
 from exchange.core.deps import DbSession
 from exchange.core.errors import DomainError
 from exchange.core.pagination import PageParams
@@ -145,7 +145,7 @@ def describe(
     except DomainError as exc:
         if exc.status in (403, 404):
             raise
-        return _detail(request, session, viewer, authz, code, problem=exc.detail)
+        return _detail(request, session, viewer, authz, code, problem=refusal(request, exc))
     return _detail(request, session, viewer, authz, code, columns=columns)
 
 

@@ -161,7 +161,7 @@ def answer(
         if isinstance(exc, ValidationError):
             problems = forms.validation_errors(exc, t)
         else:
-            problems = exc.errors or [{"field": "form", "message": exc.detail}]
+            problems = exc.errors or [{"field": "form", "message": t.refusal(exc)}]
         return _detail_page(
             request,
             session,
