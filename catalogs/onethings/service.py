@@ -171,11 +171,12 @@ def _materials(data: list[MaterialIn], items: list[ServiceItem]) -> list[Materia
     ]
 
 
-def _raise_problems(what: str, problems: list[dict[str, Any]]) -> None:
+def _raise_problems(problems: list[dict[str, Any]]) -> None:
+    """Refuse a one-thing (422) naming every field with a problem, if there is any."""
     if problems:
         fields = ", ".join(p["field"] for p in problems)
         raise InvalidInput(
-            f"invalid {what}: {fields}",
+            f"invalid one-thing: {fields}",
             errors=problems,
             message_key="refusal.catalogue.invalid_one_thing",
             message_params={"fields": fields},
@@ -207,7 +208,7 @@ def create_one_thing(
             message_params={"code": data.code},
         )
     items, problems = _resolve(session, data)
-    _raise_problems("one-thing", problems)
+    _raise_problems(problems)
     one_thing = OneThing(
         code=data.code,
         name=data.name,
@@ -239,7 +240,7 @@ def update_one_thing(
         )
     _require_write(authz, actor, one_thing.lead_department.code)
     items, problems = _resolve(session, data)
-    _raise_problems("one-thing", problems)
+    _raise_problems(problems)
     one_thing.name = data.name
     one_thing.description = data.description
     one_thing.service_items = items
