@@ -267,14 +267,14 @@ def _resource(session: Session, code: str) -> Resource:
         raise InvalidInput(
             f"bad resource code {code!r}",
             errors=[{"field": "code", "message": problem}],
-            message_key="refusal.bindings.bad_resource_code",
+            message_key="refusal.catalogue.bad_resource_code",
             message_params={"code": code},
         )
     resource = resources.by_code(session, code)
     if resource is None:
         raise NotFound(
             f"no resource with code {code}",
-            message_key="refusal.bindings.no_resource",
+            message_key="refusal.catalogue.no_resource",
             message_params={"code": code},
         )
     return resource

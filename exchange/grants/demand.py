@@ -40,7 +40,7 @@ def _one_thing(session: Session, code: str) -> OneThing:
     if one_thing is None:
         raise NotFound(
             f"no one-thing {code}",
-            message_key="refusal.grants.no_one_thing",
+            message_key="refusal.catalogue.no_one_thing",
             message_params={"code": code},
         )
     return one_thing

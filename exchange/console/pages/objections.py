@@ -158,10 +158,7 @@ def answer(
         )
     except (ValidationError, InvalidInput, Conflict) as exc:
         session.rollback()
-        if isinstance(exc, ValidationError):
-            problems = forms.validation_errors(exc, t)
-        else:
-            problems = exc.errors or [{"field": "form", "message": t.refusal(exc)}]
+        problems = forms.refusal_problems(exc, t)
         return _detail_page(
             request,
             session,
